@@ -1,0 +1,5 @@
+from . import campaign_action
+from . import campaign_target
+from . import campaign_campaign
+from . import campaign_touchpoint
+from . import account_analytic_plan

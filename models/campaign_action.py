@@ -1,0 +1,329 @@
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+CHANNELS = [
+    ("email", "Email"),
+    ("sms", "SMS"),
+    ("letter", "Letter"),
+    ("landing", "Landing page"),
+    ("task", "Task"),
+    ("event", "Event"),
+    ("webhook", "Webhook"),
+]
+
+ACTION_STATES = [
+    ("draft", "Draft"),
+    ("scheduled", "Scheduled"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("cancelled", "Cancelled"),
+    ("failed", "Failed"),
+]
+
+# Status changes a user may ask for; the engine also moves scheduled -> running -> done/failed.
+ACTION_TRANSITIONS = {
+    "draft": {"scheduled", "cancelled"},
+    "scheduled": {"draft", "running", "cancelled"},
+    "running": {"done", "failed", "cancelled", "scheduled"},
+    "done": set(),
+    "cancelled": {"draft"},
+    "failed": {"draft", "scheduled", "cancelled"},
+}
+
+
+class CampaignAction(models.Model):
+    _name = "campaign.action"
+    _description = "Campaign Action"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date_start, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(string="Name", required=True, tracking=True)
+    sequence = fields.Integer(string="Sequence", default=10)
+    campaign_id = fields.Many2one(
+        "campaign.campaign", string="Campaign", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="campaign_id.currency_id", store=True)
+    campaign_state = fields.Selection(related="campaign_id.state", string="Campaign Status")
+    channel = fields.Selection(selection=CHANNELS, string="Channel", required=True, default="email", tracking=True)
+    target_ids = fields.Many2many(
+        "campaign.target",
+        "campaign_action_target_rel",
+        "action_id",
+        "target_id",
+        string="Targets",
+        domain="[('campaign_id', '=', campaign_id)]",
+        help="Targets this action reaches. Leave empty to reach all the campaign's targets.",
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Responsible", default=lambda self: self.env.user, tracking=True, check_company=True
+    )
+    state = fields.Selection(
+        selection=ACTION_STATES, string="Status", required=True, default="draft", tracking=True, copy=False
+    )
+    color = fields.Integer(string="Color", compute="_compute_color")
+
+    # Schedule
+    schedule_type = fields.Selection(
+        selection=[
+            ("now", "Immediately"),
+            ("at", "At a date and time"),
+            ("after", "After another action"),
+            ("recurring", "Recurring"),
+        ],
+        string="Schedule",
+        required=True,
+        default="now",
+        help="Immediately: as soon as the campaign is launched. At a date and time: at the start date. "
+        "After another action: a delay after the other action is done. Recurring: from the start date, "
+        "every interval until the end of the recurrence.",
+    )
+    date_start = fields.Datetime(
+        string="Start",
+        help="When the action runs (first run for recurring actions). For actions after another one "
+        "it is computed from that action once known.",
+    )
+    date_stop = fields.Datetime(
+        string="End",
+        compute="_compute_date_stop",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="End of the action on the calendar (one hour after the start unless set).",
+    )
+    parent_id = fields.Many2one(
+        "campaign.action",
+        string="After Action",
+        domain="[('campaign_id', '=', campaign_id), ('id', '!=', id)]",
+        ondelete="restrict",
+        index="btree_not_null",
+        help="This action runs a delay after that action is done.",
+    )
+    delay = fields.Integer(string="Delay", default=1)
+    delay_unit = fields.Selection(
+        selection=[("hours", "Hours"), ("days", "Days")], string="Delay Unit", default="days"
+    )
+    interval_number = fields.Integer(string="Repeat Every", default=1)
+    interval_unit = fields.Selection(
+        selection=[("days", "Days"), ("weeks", "Weeks"), ("months", "Months")],
+        string="Interval Unit",
+        default="weeks",
+    )
+    recurring_until = fields.Datetime(string="Until", help="Last date a recurring action may run.")
+    once_per_contact = fields.Boolean(
+        string="Once per Contact",
+        help="A contact is reached at most once by this action, even when found again in later runs.",
+    )
+
+    # Costs
+    fixed_cost = fields.Monetary(string="Fixed Cost", currency_field="currency_id")
+    unit_cost = fields.Monetary(
+        string="Cost per Unit", currency_field="currency_id", help="Variable cost of each contact reached."
+    )
+    touchpoint_ids = fields.One2many("campaign.touchpoint", "action_id", string="Touchpoints")
+    touchpoint_count = fields.Integer(string="Touchpoints Count", compute="_compute_touchpoint_count")
+    description = fields.Html(string="Notes", sanitize=True)
+
+    _delay_positive = models.Constraint("CHECK(delay >= 0)", "The delay of an action cannot be negative.")
+    _interval_positive = models.Constraint(
+        "CHECK(interval_number > 0)", "A recurring action repeats at least every 1 day, week or month."
+    )
+    _costs_positive = models.Constraint(
+        "CHECK(fixed_cost >= 0 AND unit_cost >= 0)", "The costs of an action cannot be negative."
+    )
+
+    # ------------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------------
+    @api.depends("date_start")
+    def _compute_date_stop(self):
+        for action in self:
+            if action.date_start and (not action.date_stop or action.date_stop < action.date_start):
+                action.date_stop = action.date_start + timedelta(hours=1)
+
+    @api.depends("channel")
+    def _compute_color(self):
+        colors = {key: index + 1 for index, (key, _label) in enumerate(CHANNELS)}
+        for action in self:
+            action.color = colors.get(action.channel, 0)
+
+    def _compute_touchpoint_count(self):
+        groups = self.env["campaign.touchpoint"]._read_group(
+            [("action_id", "in", self.ids)], ["action_id"], ["__count"]
+        )
+        counts = {action.id: count for action, count in groups}
+        for action in self:
+            action.touchpoint_count = counts.get(action.id, 0)
+
+    # ------------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------------
+    @api.constrains("schedule_type", "date_start", "parent_id", "recurring_until")
+    def _check_schedule(self):
+        for action in self:
+            if action.schedule_type in ("at", "recurring") and not action.date_start:
+                raise ValidationError(
+                    self.env._("The action “%(name)s” needs a start date and time.", name=action.name)
+                )
+            if action.schedule_type == "after" and not action.parent_id:
+                raise ValidationError(
+                    self.env._("The action “%(name)s” must say which action it follows.", name=action.name)
+                )
+            if (
+                action.schedule_type == "recurring"
+                and action.recurring_until
+                and action.recurring_until < action.date_start
+            ):
+                raise ValidationError(
+                    self.env._("The recurrence of “%(name)s” ends before it starts.", name=action.name)
+                )
+            if action.parent_id and action.parent_id.campaign_id != action.campaign_id:
+                raise ValidationError(self.env._("An action can only follow an action of the same campaign."))
+            if action.parent_id and action._has_parent_cycle():
+                raise ValidationError(self.env._("Actions cannot follow each other in a loop."))
+
+    @api.constrains("target_ids", "campaign_id")
+    def _check_targets(self):
+        for action in self:
+            if action.target_ids.campaign_id - action.campaign_id:
+                raise ValidationError(self.env._("An action can only use targets of its own campaign."))
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        if "state" in vals:
+            self._check_state_transition(vals["state"])
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_executed(self):
+        if self.touchpoint_ids:
+            raise UserError(self.env._("An action that already reached contacts cannot be deleted: cancel it."))
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+    def action_schedule(self):
+        for action in self:
+            if action.campaign_id.state in ("done", "cancelled"):
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s is over: its actions can no longer be scheduled.",
+                        campaign=action.campaign_id.name,
+                    )
+                )
+            if not action.campaign_id.target_ids:
+                raise UserError(
+                    self.env._("The campaign %(campaign)s has no target yet.", campaign=action.campaign_id.name)
+                )
+        self.write({"state": "scheduled"})
+
+    def action_set_draft(self):
+        self.write({"state": "draft"})
+
+    def action_cancel(self):
+        self.write({"state": "cancelled"})
+
+    def action_open_duplicate(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Duplicate into Campaigns"),
+            "res_model": "campaign.action.duplicate",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_action_ids": self.ids},
+        }
+
+    def action_view_touchpoints(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_touchpoint_action")
+        action["domain"] = [("action_id", "=", self.id)]
+        return action
+
+    # ------------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------------
+    def _check_state_transition(self, new_state):
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for action in self:
+            if action.state != new_state and new_state not in ACTION_TRANSITIONS[action.state]:
+                raise UserError(
+                    self.env._(
+                        "The action “%(name)s” cannot go from “%(old)s” to “%(new)s”.",
+                        name=action.name,
+                        old=labels[action.state],
+                        new=labels[new_state],
+                    )
+                )
+
+    def _has_parent_cycle(self):
+        self.ensure_one()
+        seen, current = set(), self
+        while current.parent_id:
+            if current.id in seen:
+                return True
+            seen.add(current.id)
+            current = current.parent_id
+        return current.id in seen
+
+    def _effective_targets(self):
+        """Targets reached by the action: its own, or all the campaign's when none is chosen."""
+        self.ensure_one()
+        return self.target_ids or self.campaign_id.target_ids
+
+    def _audience_stats(self):
+        self.ensure_one()
+        return self._effective_targets()._audience_stats(self.channel, action=self)
+
+    def _next_occurrence(self, after):
+        """Next run of a recurring action strictly after ``after``, or False past its end."""
+        self.ensure_one()
+        step = {
+            "days": relativedelta(days=self.interval_number),
+            "weeks": relativedelta(weeks=self.interval_number),
+            "months": relativedelta(months=self.interval_number),
+        }[self.interval_unit or "weeks"]
+        occurrence = self.date_start
+        while occurrence and occurrence <= after:
+            occurrence += step
+        if self.recurring_until and occurrence > self.recurring_until:
+            return False
+        return occurrence
+
+    def _copy_to_campaign(self, campaign, date_shift=None):
+        """Copy the actions into ``campaign``: same settings, targets matched by name, no touchpoints.
+        ``after`` links are kept between the copied actions."""
+        targets_by_name = {target.name: target for target in campaign.target_ids}
+        mapping = {}
+        pending = list(self)
+        while pending:
+            # parents first, so that the copy of a follow-up points to the copy of its parent
+            ready = [a for a in pending if a.parent_id not in self or a.parent_id.id in mapping] or pending
+            for action in ready:
+                pending.remove(action)
+                mapping[action.id] = action._copy_into(campaign, targets_by_name, mapping, date_shift)
+        return self.browse(list(mapping.values()))
+
+    def _copy_into(self, campaign, targets_by_name, mapping, date_shift):
+        self.ensure_one()
+        values = {
+            "campaign_id": campaign.id,
+            "target_ids": [
+                fields.Command.set([targets_by_name[t.name].id for t in self.target_ids if t.name in targets_by_name])
+            ],
+            "parent_id": mapping.get(self.parent_id.id, False),
+        }
+        if self.schedule_type == "after" and not values["parent_id"]:
+            values["schedule_type"] = "now"
+        if date_shift is not None:
+            delta = timedelta(days=date_shift)
+            for field in ("date_start", "date_stop", "recurring_until"):
+                if self[field]:
+                    values[field] = self[field] + delta
+        return self.copy(values).id

@@ -1,0 +1,549 @@
+import ast
+import base64
+import csv
+import io
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL, email_normalize
+
+_logger = logging.getLogger(__name__)
+
+# Exclusion reasons, in the order they are checked: a contact is counted under the first that applies.
+EXCLUSION_REASONS = [
+    ("archived", "Archived contact"),
+    ("no_address", "No usable address for the channel"),
+    ("blacklisted", "Blacklisted"),
+    ("opted_out", "Opted out"),
+    ("already_reached", "Already reached"),
+    ("duplicate", "Duplicate address"),
+]
+
+# Channels that send something to the contact, for which opt-outs apply.
+OPT_OUT_CHANNELS = {"email", "sms", "letter", "landing", "event"}
+IMPORT_BATCH = 1000
+IMPORT_MAX_ROWS = 200000
+
+
+class CampaignTarget(models.Model):
+    _name = "campaign.target"
+    _description = "Campaign Target"
+    _order = "campaign_id, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(string="Name", required=True)
+    sequence = fields.Integer(string="Sequence", default=10)
+    campaign_id = fields.Many2one(
+        "campaign.campaign", string="Campaign", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
+    source = fields.Selection(
+        selection=[
+            ("filter", "Contact filter"),
+            ("mailing_list", "Mailing lists"),
+            ("lead", "CRM leads filter"),
+            ("file", "Imported file"),
+            ("manual", "Hand-picked contacts"),
+        ],
+        string="Source",
+        required=True,
+        default="filter",
+        help="Where the recipients come from.",
+    )
+    target_type = fields.Selection(
+        selection=[("static", "Static"), ("dynamic", "Dynamic")],
+        string="Kind",
+        required=True,
+        default="dynamic",
+        help="A dynamic target is read again at each run (new contacts matching the filter are "
+        "included). A static target is a snapshot of its contacts taken when you click Take Snapshot "
+        "(or automatically at the first calculation). Imported files and hand-picked contacts are "
+        "always static.",
+    )
+    partner_domain = fields.Char(
+        string="Contact Filter",
+        default="[]",
+        help="Contacts matching this filter are targeted.",
+    )
+    lead_domain = fields.Char(
+        string="Leads Filter",
+        default="[]",
+        help="The customers of the leads and opportunities matching this filter are targeted; "
+        "a contact is created for leads without one.",
+    )
+    mailing_list_ids = fields.Many2many(
+        "mailing.list",
+        "campaign_target_mailing_list_rel",
+        "target_id",
+        "list_id",
+        string="Mailing Lists",
+        help="Subscribers of these lists are targeted; a contact is created for subscribers "
+        "without one. Subscribers who opted out are excluded.",
+    )
+    partner_ids = fields.Many2many(
+        "res.partner",
+        "campaign_target_partner_rel",
+        "target_id",
+        "partner_id",
+        string="Contacts",
+        copy=True,
+        help="Hand-picked or imported contacts, or the snapshot of a static target.",
+    )
+    snapshot_date = fields.Datetime(
+        string="Snapshot Taken On", readonly=True, copy=False, help="When the contacts of this static target were frozen."
+    )
+    import_file = fields.Binary(string="File to Import", attachment=False, copy=False)
+    import_filename = fields.Char(string="File Name", copy=False)
+    import_summary = fields.Text(string="Last Import", readonly=True, copy=False)
+    recipient_count = fields.Integer(
+        string="Recipients",
+        compute="_compute_recipient_count",
+        help="Contacts of this target (before de-duplication with the other targets and exclusions).",
+    )
+
+    # ------------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------------
+    @api.depends("source", "target_type", "partner_domain", "lead_domain", "mailing_list_ids", "partner_ids")
+    def _compute_recipient_count(self):
+        for target in self:
+            if not target.id:
+                target.recipient_count = len(target.partner_ids)
+                continue
+            query = target._partner_ids_sql()
+            self.env.cr.execute(SQL("SELECT COUNT(DISTINCT partner_id) FROM (%s) AS t(partner_id)", query))
+            target.recipient_count = self.env.cr.fetchone()[0]
+
+    # ------------------------------------------------------------------
+    # CONSTRAINTS AND ONCHANGE
+    # ------------------------------------------------------------------
+    @api.constrains("source", "partner_domain", "lead_domain")
+    def _check_domains(self):
+        for target in self:
+            if target.source == "filter":
+                target._parse_domain(target.partner_domain, "res.partner")
+            elif target.source == "lead":
+                target._parse_domain(target.lead_domain, "crm.lead")
+
+    @api.constrains("source", "target_type")
+    def _check_static_sources(self):
+        for target in self:
+            if target.source in ("file", "manual") and target.target_type != "static":
+                raise ValidationError(
+                    self.env._("Imported and hand-picked targets are static: their contacts do not change by themselves.")
+                )
+
+    @api.onchange("source")
+    def _onchange_source(self):
+        if self.source in ("file", "manual"):
+            self.target_type = "static"
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("source") in ("file", "manual"):
+                vals["target_type"] = "static"
+        targets = super().create(vals_list)
+        targets.filtered("import_file").action_import_file()
+        return targets
+
+    def write(self, vals):
+        if vals.get("source") in ("file", "manual"):
+            vals["target_type"] = "static"
+        res = super().write(vals)
+        if vals.get("import_file"):
+            self.filtered("import_file").action_import_file()
+        return res
+
+    # ------------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------------
+    def action_take_snapshot(self):
+        """Freeze the contacts of static targets built from a filter, lists or leads."""
+        for target in self:
+            if target.source in ("file", "manual"):
+                continue
+            target._sync_source_partners()
+            live = target._live_partner_ids_sql()
+            self.env.cr.execute(
+                SQL("DELETE FROM campaign_target_partner_rel WHERE target_id = %s", target.id)
+            )
+            self.env.cr.execute(
+                SQL(
+                    """INSERT INTO campaign_target_partner_rel (target_id, partner_id)
+                       SELECT DISTINCT %s, partner_id FROM (%s) AS t(partner_id)
+                       WHERE partner_id IS NOT NULL""",
+                    target.id,
+                    live,
+                )
+            )
+            target.snapshot_date = fields.Datetime.now()
+        self.invalidate_recordset(["partner_ids", "recipient_count"])
+        return True
+
+    def action_import_file(self):
+        """Import the contacts of a CSV file (name, email, phone, street, zip, city, country columns):
+        existing contacts are matched by email, the others created, and all are added to the target."""
+        for target in self:
+            if not target.import_file:
+                raise UserError(self.env._("Choose a file to import first."))
+            rows = target._read_import_file()
+            partners, summary = target._import_rows(rows)
+            target.write({"partner_ids": [fields.Command.link(pid) for pid in partners.ids]} if partners else {})
+            target.write({"import_file": False, "import_summary": summary, "source": "file"})
+        return True
+
+    def action_view_recipients(self):
+        self.ensure_one()
+        query = self._partner_ids_sql()
+        self.env.cr.execute(SQL("SELECT DISTINCT partner_id FROM (%s) AS t(partner_id)", query))
+        partner_ids = [row[0] for row in self.env.cr.fetchall()]
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Recipients of %(target)s", target=self.name),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": [("id", "in", partner_ids)],
+            "context": {"active_test": False},
+        }
+
+    # ------------------------------------------------------------------
+    # RECIPIENTS (set-based)
+    # ------------------------------------------------------------------
+    def _parse_domain(self, domain_text, model_name):
+        """Return the domain as a list, or raise a ValidationError that says what is wrong with it."""
+        self.ensure_one()
+        try:
+            domain = ast.literal_eval(domain_text or "[]")
+            if not isinstance(domain, (list, tuple)):
+                raise ValueError(domain_text)
+            # Validate fields and operators, with the user's access rights.
+            self.env[model_name]._search(Domain(list(domain)))
+        except (ValueError, SyntaxError, TypeError, KeyError) as error:
+            raise ValidationError(
+                self.env._(
+                    "The filter of the target “%(target)s” is not valid: %(error)s",
+                    target=self.name,
+                    error=error,
+                )
+            ) from error
+        return list(domain)
+
+    def _live_partner_ids_sql(self):
+        """SQL selecting the partner ids the target's source gives right now (one column)."""
+        self.ensure_one()
+        if self.source == "filter":
+            domain = self._parse_domain(self.partner_domain, "res.partner")
+            # Archived contacts are included so that they are counted as excluded, with their reason.
+            query = self.env["res.partner"].with_context(active_test=False)._search(domain)
+            return query.select()
+        if self.source == "lead":
+            domain = self._parse_domain(self.lead_domain, "crm.lead")
+            query = self.env["crm.lead"]._search(domain)
+            return query.select(SQL.identifier(query.table, "partner_id"))
+        if self.source == "mailing_list":
+            if not self.mailing_list_ids:
+                return SQL("SELECT NULL::integer WHERE FALSE")
+            # Lists are read through subscriptions; the partner is matched on the normalised email.
+            return SQL(
+                """SELECT p.id
+                     FROM mailing_subscription s
+                     JOIN mailing_contact mc ON mc.id = s.contact_id
+                     JOIN res_partner p ON p.email_normalized = mc.email_normalized
+                    WHERE s.list_id IN %s""",
+                tuple(self.mailing_list_ids.ids),
+            )
+        return SQL("SELECT partner_id FROM campaign_target_partner_rel WHERE target_id = %s", self.id)
+
+    def _partner_ids_sql(self):
+        """SQL selecting the partner ids of the target: its snapshot when static, its source when dynamic."""
+        self.ensure_one()
+        if self.target_type == "static" and (self.source in ("file", "manual") or self.snapshot_date):
+            return SQL("SELECT partner_id FROM campaign_target_partner_rel WHERE target_id = %s", self.id)
+        return self._live_partner_ids_sql()
+
+    def _sync_source_partners(self):
+        """Create the contacts that lists and leads need: subscribers and leads without a partner.
+        Batched; idempotent (a second call creates nothing)."""
+        for target in self:
+            if target.source == "mailing_list" and target.mailing_list_ids:
+                self.env.cr.execute(
+                    SQL(
+                        """SELECT DISTINCT ON (mc.email_normalized) mc.name, mc.email, mc.company_name
+                             FROM mailing_subscription s
+                             JOIN mailing_contact mc ON mc.id = s.contact_id
+                            WHERE s.list_id IN %s AND mc.email_normalized IS NOT NULL
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM res_partner p WHERE p.email_normalized = mc.email_normalized)
+                            ORDER BY mc.email_normalized, mc.id""",
+                        tuple(target.mailing_list_ids.ids),
+                    )
+                )
+                rows = self.env.cr.fetchall()
+                for start in range(0, len(rows), IMPORT_BATCH):
+                    self.env["res.partner"].create(
+                        [
+                            {"name": name or email, "email": email, "company_name": company or False}
+                            for name, email, company in rows[start:start + IMPORT_BATCH]
+                        ]
+                    )
+            elif target.source == "lead":
+                domain = target._parse_domain(target.lead_domain, "crm.lead")
+                leads = self.env["crm.lead"].search(Domain.AND([domain, [("partner_id", "=", False)]]))
+                if leads:
+                    leads._handle_partner_assignment(create_missing=True)
+
+    def _prepare_for_run(self):
+        """Bring sources up to date before recipients are resolved (snapshot of new static targets)."""
+        self._sync_source_partners()
+        self.filtered(
+            lambda t: t.target_type == "static" and t.source not in ("file", "manual") and not t.snapshot_date
+        ).action_take_snapshot()
+
+    def _union_sql(self):
+        """One SQL of (target_id, partner_id) rows over all targets of ``self``, duplicates kept."""
+        parts = [
+            SQL(
+                "SELECT %s AS target_id, partner_id FROM (%s) AS %s(partner_id)",
+                target.id,
+                target._partner_ids_sql(),
+                SQL.identifier(f"t{index}"),
+            )
+            for index, target in enumerate(self)
+        ]
+        return SQL(" UNION ALL ").join(parts) if parts else SQL("SELECT NULL::integer, NULL::integer WHERE FALSE")
+
+    def _count_distinct_active_partners(self):
+        if not self:
+            return 0
+        self.env.cr.execute(
+            SQL(
+                """SELECT COUNT(DISTINCT u.partner_id) FROM (%s) AS u
+                     JOIN res_partner p ON p.id = u.partner_id AND p.active""",
+                self._union_sql(),
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _classified_sql(self, channel, action=None):
+        """SQL of (partner_id, reason) for every distinct contact of the targets, ``reason`` being
+        NULL for the contacts that will be reached and an EXCLUSION_REASONS key for the others.
+        Everything happens in PostgreSQL: no contact is loaded in Python."""
+        campaign = self.campaign_id
+        campaign.ensure_one()
+        if channel in ("email", "landing"):
+            address = SQL("p.email_normalized")
+            no_address = SQL("p.email_normalized IS NULL")
+            blacklisted = SQL(
+                "EXISTS (SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active)"
+            )
+        elif channel == "sms":
+            address = SQL("p.phone_sanitized")
+            no_address = SQL("p.phone_sanitized IS NULL")
+            blacklisted = SQL(
+                "EXISTS (SELECT 1 FROM phone_blacklist bl WHERE bl.number = p.phone_sanitized AND bl.active)"
+            )
+        elif channel == "letter":
+            address = SQL("p.id::varchar")
+            no_address = SQL(
+                "(COALESCE(p.street, '') = '' OR COALESCE(p.city, '') = '' OR COALESCE(p.zip, '') = '' "
+                "OR p.country_id IS NULL)"
+            )
+            blacklisted = SQL("FALSE")
+        else:
+            address = SQL("p.id::varchar")
+            no_address = SQL("FALSE")
+            blacklisted = SQL("FALSE")
+
+        if channel in OPT_OUT_CHANNELS:
+            list_ids = tuple(campaign.target_ids.mailing_list_ids.ids) or (0,)
+            opted_out = SQL(
+                """(EXISTS (SELECT 1 FROM mailing_subscription s
+                              JOIN mailing_contact mc ON mc.id = s.contact_id
+                             WHERE s.opt_out AND s.list_id IN %s
+                               AND mc.email_normalized = p.email_normalized)
+                    OR EXISTS (SELECT 1 FROM campaign_touchpoint tu
+                                WHERE tu.campaign_id = %s AND tu.partner_id = p.id AND tu.state = 'unsubscribed'))""",
+                list_ids,
+                campaign.id,
+            )
+        else:
+            opted_out = SQL("FALSE")
+
+        if action and action.once_per_contact:
+            already = SQL(
+                """EXISTS (SELECT 1 FROM campaign_touchpoint tp
+                            WHERE tp.action_id = %s AND tp.partner_id = p.id
+                              AND tp.state NOT IN ('failed', 'cancelled'))""",
+                action.id,
+            )
+        else:
+            already = SQL("FALSE")
+
+        return SQL(
+            """
+            WITH contacts AS (
+                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u WHERE u.partner_id IS NOT NULL
+            ),
+            checked AS (
+                SELECT p.id AS partner_id, %(address)s AS address,
+                       CASE WHEN NOT p.active THEN 'archived'
+                            WHEN %(no_address)s THEN 'no_address'
+                            WHEN %(blacklisted)s THEN 'blacklisted'
+                            WHEN %(opted_out)s THEN 'opted_out'
+                            WHEN %(already)s THEN 'already_reached'
+                       END AS reason
+                  FROM contacts c
+                  JOIN res_partner p ON p.id = c.partner_id
+            ),
+            ranked AS (
+                SELECT partner_id, reason,
+                       CASE WHEN reason IS NULL
+                            THEN row_number() OVER (PARTITION BY reason IS NULL, address ORDER BY partner_id)
+                            ELSE 1 END AS rank
+                  FROM checked
+            )
+            SELECT partner_id, CASE WHEN rank > 1 THEN 'duplicate' ELSE reason END AS reason FROM ranked
+            """,
+            union=self._union_sql(),
+            address=address,
+            no_address=no_address,
+            blacklisted=blacklisted,
+            opted_out=opted_out,
+            already=already,
+        )
+
+    def _audience_stats(self, channel, action=None):
+        """Figures of the *Calculate* button for the targets ``self`` of one campaign and a channel.
+
+        :return: dict with ``total`` (rows over all targets), ``contacts`` (distinct contacts),
+            ``duplicates`` (contacts found in several targets, counted once), ``excluded`` (dict
+            reason -> count, including duplicate addresses), ``final`` (contacts to reach)
+        """
+        if not self:
+            return {"total": 0, "contacts": 0, "duplicates": 0, "excluded": {}, "final": 0}
+        self._prepare_for_run()
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", self._union_sql()))
+        total = self.env.cr.fetchone()[0]
+        self.env.cr.execute(
+            SQL("SELECT reason, COUNT(*) FROM (%s) AS r GROUP BY reason", self._classified_sql(channel, action))
+        )
+        by_reason = dict(self.env.cr.fetchall())
+        final = by_reason.pop(None, 0)
+        contacts = final + sum(by_reason.values())
+        return {
+            "total": total,
+            "contacts": contacts,
+            "duplicates": total - contacts,
+            "excluded": by_reason,
+            "final": final,
+        }
+
+    # ------------------------------------------------------------------
+    # IMPORT
+    # ------------------------------------------------------------------
+    def _read_import_file(self):
+        """Decode the uploaded CSV into a list of dicts with lower-case headers."""
+        self.ensure_one()
+        raw = base64.b64decode(self.import_file)
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise UserError(self.env._("The file is neither UTF-8 nor Windows-1252 text: save it as CSV UTF-8."))
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        if not reader.fieldnames:
+            raise UserError(self.env._("The file is empty."))
+        headers = [(h or "").strip().lower() for h in reader.fieldnames]
+        if "email" not in headers and "phone" not in headers:
+            raise UserError(
+                self.env._(
+                    "The file needs an “email” or a “phone” column (found: %(columns)s).",
+                    columns=", ".join(h for h in headers if h) or "-",
+                )
+            )
+        reader.fieldnames = headers
+        rows = []
+        for row in reader:
+            rows.append({key: (value or "").strip() for key, value in row.items() if key})
+            if len(rows) > IMPORT_MAX_ROWS:
+                raise UserError(
+                    self.env._("The file has more than %(max)s rows: split it.", max=IMPORT_MAX_ROWS)
+                )
+        return rows
+
+    def _import_rows(self, rows):
+        """Match rows to contacts by normalised email (creating the missing ones) and return
+        (partners, summary). Rows without a usable email nor phone are skipped and counted."""
+        self.ensure_one()
+        country_ids = {
+            c.code.lower(): c.id for c in self.env["res.country"].search([])
+        }
+        country_ids.update({c.name.lower(): c.id for c in self.env["res.country"].search([])})
+        wanted, skipped, duplicates, seen = [], 0, 0, set()
+        for row in rows:
+            email = email_normalize(row.get("email") or "", strict=True) or False
+            phone = row.get("phone") or False
+            if phone and phone[:1] in "=+-@" and not phone[1:].replace(" ", "").isdigit():
+                phone = False  # a formula, not a phone number
+            if not email and not phone:
+                skipped += 1
+                continue
+            key = email or phone
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            name = row.get("name") or email or phone
+            if name[:1] in "=+-@":
+                name = "'" + name  # keep spreadsheet formulas inert
+            wanted.append(
+                {
+                    "name": name,
+                    "email": email,
+                    "phone": phone,
+                    "street": row.get("street") or False,
+                    "zip": row.get("zip") or False,
+                    "city": row.get("city") or False,
+                    "country_id": country_ids.get((row.get("country") or "").lower(), False),
+                }
+            )
+        emails = [vals["email"] for vals in wanted if vals["email"]]
+        existing = {}
+        if emails:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT DISTINCT ON (email_normalized) email_normalized, id FROM res_partner "
+                    "WHERE email_normalized IN %s ORDER BY email_normalized, active DESC, id",
+                    tuple(emails),
+                )
+            )
+            existing = dict(self.env.cr.fetchall())
+        partner_ids = [existing[vals["email"]] for vals in wanted if vals["email"] in existing]
+        to_create = [vals for vals in wanted if vals["email"] not in existing]
+        for start in range(0, len(to_create), IMPORT_BATCH):
+            partner_ids += self.env["res.partner"].create(to_create[start:start + IMPORT_BATCH]).ids
+        summary = self.env._(
+            "%(file)s: %(rows)s rows, %(matched)s existing contacts, %(created)s created, "
+            "%(duplicates)s duplicates in the file, %(skipped)s skipped without a valid email or phone.",
+            file=self.import_filename or "",
+            rows=len(rows),
+            matched=len(existing),
+            created=len(to_create),
+            duplicates=duplicates,
+            skipped=skipped,
+        )
+        return self.env["res.partner"].browse(partner_ids), summary

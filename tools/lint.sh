@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# ruff and pylint-odoo (OCA's mandatory checks) on the addon.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-}
+if [ -z "$VENV" ]; then
+    # shellcheck source=tools/bootstrap.sh
+    . "$ROOT/tools/bootstrap.sh" >/dev/null
+fi
+cd "$ROOT"
+echo "[lint] ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+echo "[lint] pylint-odoo"
+"$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" --load-plugins=pylint_odoo "$ROOT/.addons/campaign_manager"
+echo "[lint] clean"

@@ -1,0 +1,90 @@
+from odoo import api, fields, models
+
+from ..models.campaign_action import CHANNELS
+
+
+class CampaignCampaignCalculate(models.TransientModel):
+    """The *Calculate* figures (seed 003): how many contacts a campaign's targets really reach on a
+    channel, after de-duplication across targets and after the exclusions, each with its reason."""
+
+    _name = "campaign.campaign.calculate"
+    _description = "Campaign Audience Calculation"
+
+    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", required=True, ondelete="cascade")
+    action_id = fields.Many2one(
+        "campaign.action",
+        string="Action",
+        domain="[('campaign_id', '=', campaign_id)]",
+        help="Calculate for this action's targets, channel and \"once per contact\" option.",
+    )
+    channel = fields.Selection(
+        selection=CHANNELS,
+        string="Channel",
+        required=True,
+        compute="_compute_channel",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    total = fields.Integer(string="Contacts in Targets", readonly=True, help="Contacts over all targets, before de-duplication.")
+    duplicates = fields.Integer(string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once.")
+    excluded_archived = fields.Integer(string="Archived", readonly=True)
+    excluded_no_address = fields.Integer(string="No Usable Address", readonly=True)
+    excluded_blacklisted = fields.Integer(string="Blacklisted", readonly=True)
+    excluded_opted_out = fields.Integer(string="Opted Out", readonly=True)
+    excluded_already_reached = fields.Integer(string="Already Reached", readonly=True)
+    excluded_duplicate = fields.Integer(
+        string="Same Address", readonly=True, help="Different contacts sharing one email address or phone number: one is kept."
+    )
+    final = fields.Integer(string="Contacts Reached", readonly=True, help="Contacts the campaign will really reach.")
+
+    @api.depends("campaign_id", "action_id")
+    def _compute_channel(self):
+        for wizard in self:
+            if wizard.action_id:
+                wizard.channel = wizard.action_id.channel
+            elif not wizard.channel:
+                channels = wizard.campaign_id.action_ids.mapped("channel")
+                wizard.channel = channels[0] if channels else "email"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        wizards._calculate()
+        return wizards
+
+    def action_calculate(self):
+        self._calculate()
+        return self._action_open()
+
+    def _calculate(self):
+        for wizard in self:
+            if wizard.action_id:
+                stats = wizard.action_id._audience_stats()
+            else:
+                stats = wizard.campaign_id._resolve_recipients(wizard.channel)
+            excluded = stats["excluded"]
+            wizard.write(
+                {
+                    "total": stats["total"],
+                    "duplicates": stats["duplicates"],
+                    "excluded_archived": excluded.get("archived", 0),
+                    "excluded_no_address": excluded.get("no_address", 0),
+                    "excluded_blacklisted": excluded.get("blacklisted", 0),
+                    "excluded_opted_out": excluded.get("opted_out", 0),
+                    "excluded_already_reached": excluded.get("already_reached", 0),
+                    "excluded_duplicate": excluded.get("duplicate", 0),
+                    "final": stats["final"],
+                }
+            )
+
+    def _action_open(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Calculate"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }

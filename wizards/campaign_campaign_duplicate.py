@@ -1,0 +1,38 @@
+from odoo import api, fields, models
+
+
+class CampaignCampaignDuplicate(models.TransientModel):
+    """Duplicate a campaign (seed 004): settings, targets, budget, tracking options and actions,
+    dates shifted on request; no touchpoints nor results."""
+
+    _name = "campaign.campaign.duplicate"
+    _description = "Duplicate a Campaign"
+
+    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", required=True, ondelete="cascade")
+    name = fields.Char(string="New Name", required=True, compute="_compute_name", store=True, readonly=False)
+    new_date_start = fields.Date(
+        string="New Start Date",
+        help="Leave empty to keep the dates; otherwise every date of the campaign and its actions "
+        "is shifted by the same number of days.",
+    )
+
+    @api.depends("campaign_id")
+    def _compute_name(self):
+        for wizard in self:
+            wizard.name = wizard.campaign_id._unique_copy_name() if wizard.campaign_id else False
+
+    def action_duplicate(self):
+        self.ensure_one()
+        campaign = self.campaign_id
+        shift = None
+        if self.new_date_start and campaign.date_start:
+            shift = (self.new_date_start - campaign.date_start).days
+        new_campaign = campaign.with_context(campaign_date_shift=shift).copy({"name": self.name})
+        if self.new_date_start and not campaign.date_start:
+            new_campaign.date_start = self.new_date_start
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "campaign.campaign",
+            "res_id": new_campaign.id,
+            "view_mode": "form",
+        }
