@@ -7,7 +7,6 @@
     "author": "campaign_manager",
     "website": "https://github.com/campaign-manager/campaign_manager",
     "application": True,
-    "installable": True,
     "depends": [
         "mass_mailing",
         "mass_mailing_sms",

@@ -2,8 +2,11 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import api
+from odoo import fields
+from odoo import models
+from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 CHANNELS = [
     ("email", "Email"),
@@ -42,15 +45,15 @@ class CampaignAction(models.Model):
     _order = "date_start, sequence, id"
     _check_company_auto = True
 
-    name = fields.Char(string="Name", required=True, tracking=True)
-    sequence = fields.Integer(string="Sequence", default=10)
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
     campaign_id = fields.Many2one(
-        "campaign.campaign", string="Campaign", required=True, ondelete="cascade", index=True, check_company=True
+        "campaign.campaign", required=True, ondelete="cascade", index=True, check_company=True
     )
     company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="campaign_id.currency_id", store=True)
     campaign_state = fields.Selection(related="campaign_id.state", string="Campaign Status")
-    channel = fields.Selection(selection=CHANNELS, string="Channel", required=True, default="email", tracking=True)
+    channel = fields.Selection(selection=CHANNELS, required=True, default="email", tracking=True)
     target_ids = fields.Many2many(
         "campaign.target",
         "campaign_action_target_rel",
@@ -66,7 +69,7 @@ class CampaignAction(models.Model):
     state = fields.Selection(
         selection=ACTION_STATES, string="Status", required=True, default="draft", tracking=True, copy=False
     )
-    color = fields.Integer(string="Color", compute="_compute_color")
+    color = fields.Integer(compute="_compute_color")
 
     # Schedule
     schedule_type = fields.Selection(
@@ -104,14 +107,11 @@ class CampaignAction(models.Model):
         index="btree_not_null",
         help="This action runs a delay after that action is done.",
     )
-    delay = fields.Integer(string="Delay", default=1)
-    delay_unit = fields.Selection(
-        selection=[("hours", "Hours"), ("days", "Days")], string="Delay Unit", default="days"
-    )
+    delay = fields.Integer(default=1)
+    delay_unit = fields.Selection(selection=[("hours", "Hours"), ("days", "Days")], default="days")
     interval_number = fields.Integer(string="Repeat Every", default=1)
     interval_unit = fields.Selection(
         selection=[("days", "Days"), ("weeks", "Weeks"), ("months", "Months")],
-        string="Interval Unit",
         default="weeks",
     )
     recurring_until = fields.Datetime(string="Until", help="Last date a recurring action may run.")
@@ -121,7 +121,7 @@ class CampaignAction(models.Model):
     )
 
     # Costs
-    fixed_cost = fields.Monetary(string="Fixed Cost", currency_field="currency_id")
+    fixed_cost = fields.Monetary(currency_field="currency_id")
     unit_cost = fields.Monetary(
         string="Cost per Unit", currency_field="currency_id", help="Variable cost of each contact reached."
     )

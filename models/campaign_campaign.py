@@ -1,8 +1,11 @@
 import re
 from datetime import timedelta
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import api
+from odoo import fields
+from odoo import models
+from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 
 from .campaign_action import CHANNELS
 
@@ -39,14 +42,13 @@ class CampaignCampaign(models.Model):
     # FIELDS
     # ------------------------------------------------------------------
     name = fields.Char(
-        string="Name",
         required=True,
         tracking=True,
         help="Unique identifier of the campaign within the company, without spaces "
         "(e.g. JanOffers). It is also the name of its UTM campaign.",
     )
     active = fields.Boolean(default=True, tracking=True)
-    color = fields.Integer(string="Color")
+    color = fields.Integer()
     campaign_type = fields.Selection(
         selection=[
             ("promotion", "Promotion"),
@@ -55,25 +57,20 @@ class CampaignCampaign(models.Model):
             ("event", "Event"),
             ("other", "Other"),
         ],
-        string="Type",
         required=True,
         default="promotion",
         tracking=True,
     )
-    objective = fields.Char(
-        string="Objective", translate=True, help="What the campaign must achieve, in one sentence."
-    )
-    description = fields.Html(string="Description", translate=True, sanitize=True)
+    objective = fields.Char(translate=True, help="What the campaign must achieve, in one sentence.")
+    description = fields.Html(translate=True, sanitize=True)
     product_id = fields.Many2one(
         "product.product",
-        string="Product",
         check_company=True,
         index="btree_not_null",
         help="Product promoted by the campaign.",
     )
     scope = fields.Selection(
         selection=[("company", "Company contacts"), ("personal", "Personal contacts")],
-        string="Scope",
         required=True,
         default="company",
         tracking=True,
@@ -107,9 +104,7 @@ class CampaignCampaign(models.Model):
         copy=False,
         group_expand="_group_expand_states",
     )
-    company_id = fields.Many2one(
-        "res.company", string="Company", required=True, default=lambda self: self.env.company, index=True
-    )
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     currency_id = fields.Many2one(
         "res.currency", string="Currency", related="company_id.currency_id", store=True, readonly=True
     )
@@ -130,7 +125,12 @@ class CampaignCampaign(models.Model):
         string="Channels Used", compute="_compute_channels_display", help="Channels of the campaign's actions."
     )
     execution_mode = fields.Selection(
-        selection=[("unscheduled", "Unscheduled"), ("immediate", "Immediate"), ("scheduled", "Scheduled"), ("recurring", "Recurrent")],
+        selection=[
+            ("unscheduled", "Unscheduled"),
+            ("immediate", "Immediate"),
+            ("scheduled", "Scheduled"),
+            ("recurring", "Recurrent"),
+        ],
         string="Execution",
         compute="_compute_channels",
         store=True,
@@ -141,25 +141,20 @@ class CampaignCampaign(models.Model):
     target_count = fields.Integer(string="Targets Count", compute="_compute_counts")
     touchpoint_count = fields.Integer(string="Touchpoints Count", compute="_compute_counts")
     audience_size = fields.Integer(
-        string="Audience Size",
         compute="_compute_audience_size",
         help="Distinct active contacts across all the campaign's targets, before the exclusions "
         "of each channel (use Calculate for those).",
     )
 
     # Planning and expectations (seed 002)
-    planned_sends = fields.Integer(
-        string="Planned Sends", help="Number of sends (emails, SMS, letters...) planned for the campaign."
-    )
-    budget = fields.Monetary(string="Budget", tracking=True, currency_field="currency_id")
-    expected_revenue = fields.Monetary(string="Expected Revenue", currency_field="currency_id")
+    planned_sends = fields.Integer(help="Number of sends (emails, SMS, letters...) planned for the campaign.")
+    budget = fields.Monetary(tracking=True, currency_field="currency_id")
+    expected_revenue = fields.Monetary(currency_field="currency_id")
     expected_response_rate = fields.Float(
         string="Expected Response Rate (%)", help="Share of the contacts reached expected to respond, in percent."
     )
-    expected_sales = fields.Integer(string="Expected Sales", help="Number of sales expected from the campaign.")
-    expected_returns = fields.Integer(
-        string="Expected Returns", help="Number of positive returns (answers, registrations...) expected."
-    )
+    expected_sales = fields.Integer(help="Number of sales expected from the campaign.")
+    expected_returns = fields.Integer(help="Number of positive returns (answers, registrations...) expected.")
     expected_roi = fields.Float(
         string="Expected ROI (%)",
         compute="_compute_expected_roi",
@@ -183,7 +178,6 @@ class CampaignCampaign(models.Model):
     )
     analytic_account_id = fields.Many2one(
         "account.analytic.account",
-        string="Analytic Account",
         copy=False,
         check_company=True,
         index="btree_not_null",
@@ -191,13 +185,12 @@ class CampaignCampaign(models.Model):
     )
     project_id = fields.Many2one(
         "project.project",
-        string="Project",
         copy=False,
         check_company=True,
         index="btree_not_null",
         help="Project holding the campaign's tasks; time logged on it counts as campaign cost.",
     )
-    notes = fields.Html(string="Notes", sanitize=True)
+    notes = fields.Html(sanitize=True)
 
     _name_company_uniq = models.Constraint(
         "UNIQUE(name, company_id)",
@@ -314,7 +307,7 @@ class CampaignCampaign(models.Model):
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
         default = default or {}
-        for campaign, vals in zip(self, vals_list):
+        for campaign, vals in zip(self, vals_list, strict=True):
             if "name" not in default:
                 vals["name"] = campaign._unique_copy_name()
         return vals_list
@@ -487,16 +480,26 @@ class CampaignCampaign(models.Model):
         """Create the UTM campaign of each campaign, or copy its name, owner and activity on it."""
         utm_model = self.env["utm.campaign"].sudo()  # utm records are technical: users may lack rights on them
         for campaign in self:
-            values = {"title": campaign.name, "user_id": campaign.user_id.id, "active": campaign.active}
-            if campaign.utm_campaign_id:
-                utm_values = {k: v for k, v in values.items() if campaign.utm_campaign_id[k] != v}
-                if "user_id" in utm_values:
-                    utm_values["user_id"] = campaign.user_id.id
-                if utm_values:
-                    campaign.utm_campaign_id.sudo().write(utm_values)
-            else:
-                values["name"] = campaign.name
-                campaign.sudo().utm_campaign_id = utm_model.create(values)
+            utm = campaign.utm_campaign_id.sudo()
+            if not utm:
+                campaign.sudo().utm_campaign_id = utm_model.create(
+                    {
+                        "name": campaign.name,
+                        "title": campaign.name,
+                        "user_id": campaign.user_id.id,
+                        "active": campaign.active,
+                    }
+                )
+                continue
+            values = {}
+            if utm.title != campaign.name:
+                values["title"] = campaign.name
+            if utm.user_id != campaign.user_id:
+                values["user_id"] = campaign.user_id.id
+            if utm.active != campaign.active:
+                values["active"] = campaign.active
+            if values:
+                utm.write(values)
 
     def _resolve_recipients(self, channel, targets=None, action=None):
         """Resolve the recipients of the campaign for a channel, set-based.

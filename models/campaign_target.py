@@ -4,10 +4,14 @@ import csv
 import io
 import logging
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import api
+from odoo import fields
+from odoo import models
+from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, email_normalize
+from odoo.tools import SQL
+from odoo.tools import email_normalize
 
 _logger = logging.getLogger(__name__)
 
@@ -33,10 +37,10 @@ class CampaignTarget(models.Model):
     _order = "campaign_id, sequence, id"
     _check_company_auto = True
 
-    name = fields.Char(string="Name", required=True)
-    sequence = fields.Integer(string="Sequence", default=10)
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
     campaign_id = fields.Many2one(
-        "campaign.campaign", string="Campaign", required=True, ondelete="cascade", index=True, check_company=True
+        "campaign.campaign", required=True, ondelete="cascade", index=True, check_company=True
     )
     company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
     source = fields.Selection(
@@ -47,7 +51,6 @@ class CampaignTarget(models.Model):
             ("file", "Imported file"),
             ("manual", "Hand-picked contacts"),
         ],
-        string="Source",
         required=True,
         default="filter",
         help="Where the recipients come from.",
@@ -92,7 +95,10 @@ class CampaignTarget(models.Model):
         help="Hand-picked or imported contacts, or the snapshot of a static target.",
     )
     snapshot_date = fields.Datetime(
-        string="Snapshot Taken On", readonly=True, copy=False, help="When the contacts of this static target were frozen."
+        string="Snapshot Taken On",
+        readonly=True,
+        copy=False,
+        help="When the contacts of this static target were frozen.",
     )
     import_file = fields.Binary(string="File to Import", attachment=False, copy=False)
     import_filename = fields.Char(string="File Name", copy=False)
@@ -132,7 +138,9 @@ class CampaignTarget(models.Model):
         for target in self:
             if target.source in ("file", "manual") and target.target_type != "static":
                 raise ValidationError(
-                    self.env._("Imported and hand-picked targets are static: their contacts do not change by themselves.")
+                    self.env._(
+                        "Imported and hand-picked targets are static: their contacts do not change by themselves."
+                    )
                 )
 
     @api.onchange("source")
@@ -170,9 +178,7 @@ class CampaignTarget(models.Model):
                 continue
             target._sync_source_partners()
             live = target._live_partner_ids_sql()
-            self.env.cr.execute(
-                SQL("DELETE FROM campaign_target_partner_rel WHERE target_id = %s", target.id)
-            )
+            self.env.cr.execute(SQL("DELETE FROM campaign_target_partner_rel WHERE target_id = %s", target.id))
             self.env.cr.execute(
                 SQL(
                     """INSERT INTO campaign_target_partner_rel (target_id, partner_id)
@@ -289,7 +295,7 @@ class CampaignTarget(models.Model):
                     self.env["res.partner"].create(
                         [
                             {"name": name or email, "email": email, "company_name": company or False}
-                            for name, email, company in rows[start:start + IMPORT_BATCH]
+                            for name, email, company in rows[start : start + IMPORT_BATCH]
                         ]
                     )
             elif target.source == "lead":
@@ -480,18 +486,14 @@ class CampaignTarget(models.Model):
         for row in reader:
             rows.append({key: (value or "").strip() for key, value in row.items() if key})
             if len(rows) > IMPORT_MAX_ROWS:
-                raise UserError(
-                    self.env._("The file has more than %(max)s rows: split it.", max=IMPORT_MAX_ROWS)
-                )
+                raise UserError(self.env._("The file has more than %(max)s rows: split it.", max=IMPORT_MAX_ROWS))
         return rows
 
     def _import_rows(self, rows):
         """Match rows to contacts by normalised email (creating the missing ones) and return
         (partners, summary). Rows without a usable email nor phone are skipped and counted."""
         self.ensure_one()
-        country_ids = {
-            c.code.lower(): c.id for c in self.env["res.country"].search([])
-        }
+        country_ids = {c.code.lower(): c.id for c in self.env["res.country"].search([])}
         country_ids.update({c.name.lower(): c.id for c in self.env["res.country"].search([])})
         wanted, skipped, duplicates, seen = [], 0, 0, set()
         for row in rows:
@@ -535,7 +537,7 @@ class CampaignTarget(models.Model):
         partner_ids = [existing[vals["email"]] for vals in wanted if vals["email"] in existing]
         to_create = [vals for vals in wanted if vals["email"] not in existing]
         for start in range(0, len(to_create), IMPORT_BATCH):
-            partner_ids += self.env["res.partner"].create(to_create[start:start + IMPORT_BATCH]).ids
+            partner_ids += self.env["res.partner"].create(to_create[start : start + IMPORT_BATCH]).ids
         summary = self.env._(
             "%(file)s: %(rows)s rows, %(matched)s existing contacts, %(created)s created, "
             "%(duplicates)s duplicates in the file, %(skipped)s skipped without a valid email or phone.",

@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api
+from odoo import fields
+from odoo import models
 
 TOUCHPOINT_STATES = [
     ("planned", "Planned"),
@@ -22,9 +24,7 @@ class CampaignTouchpoint(models.Model):
     _rec_name = "partner_id"
     _check_company_auto = True
 
-    action_id = fields.Many2one(
-        "campaign.action", string="Action", required=True, ondelete="restrict", index=True, check_company=True
-    )
+    action_id = fields.Many2one("campaign.action", required=True, ondelete="restrict", index=True, check_company=True)
     campaign_id = fields.Many2one(
         "campaign.campaign", string="Campaign", related="action_id.campaign_id", store=True, index=True
     )
@@ -41,12 +41,10 @@ class CampaignTouchpoint(models.Model):
     date_opened = fields.Datetime(string="Opened On")
     date_clicked = fields.Datetime(string="Clicked On")
     date_replied = fields.Datetime(string="Replied On")
-    unit_cost = fields.Monetary(
-        string="Unit Cost", currency_field="currency_id", help="Variable cost of the action for this contact."
-    )
+    unit_cost = fields.Monetary(currency_field="currency_id", help="Variable cost of the action for this contact.")
     res_model = fields.Char(string="Carried by Model", help="Technical name of the record that carried the touchpoint.")
     res_id = fields.Many2oneReference(string="Carried by Record", model_field="res_model")
-    failure_reason = fields.Text(string="Failure Reason")
+    failure_reason = fields.Text()
 
     _action_run_partner_uniq = models.Constraint(
         "UNIQUE(action_id, run_number, partner_id)",

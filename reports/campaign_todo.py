@@ -1,4 +1,6 @@
-from odoo import fields, models, tools
+from odoo import fields
+from odoo import models
+from odoo import tools
 from odoo.tools import SQL
 
 
@@ -11,15 +13,15 @@ class CampaignTodo(models.Model):
     _auto = False
     _order = "date_due, id"
 
-    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    kind = fields.Selection(selection=[("action", "Draft action"), ("task", "Open task")], string="Kind", readonly=True)
+    campaign_id = fields.Many2one("campaign.campaign", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    kind = fields.Selection(selection=[("action", "Draft action"), ("task", "Open task")], readonly=True)
     name = fields.Char(string="Item", readonly=True)
     user_id = fields.Many2one("res.users", string="Responsible", readonly=True)
     date_due = fields.Date(string="Due On", readonly=True)
-    days_remaining = fields.Integer(string="Days Remaining", readonly=True)
-    action_id = fields.Many2one("campaign.action", string="Action", readonly=True)
-    task_id = fields.Many2one("project.task", string="Task", readonly=True)
+    days_remaining = fields.Integer(readonly=True)
+    action_id = fields.Many2one("campaign.action", readonly=True)
+    task_id = fields.Many2one("project.task", readonly=True)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -34,7 +36,7 @@ class CampaignTodo(models.Model):
                        a.id AS action_id, NULL::integer AS task_id
                   FROM campaign_action a
                   JOIN campaign_campaign c ON c.id = a.campaign_id
-                 WHERE a.state = 'draft'
+                 WHERE a.state = 'draft' AND c.state NOT IN ('done', 'cancelled')
                 UNION ALL
                 SELECT t.id * 2 + 1, c.id, c.company_id, 'task', t.name,
                        (SELECT rel.user_id FROM project_task_user_rel rel WHERE rel.task_id = t.id
@@ -43,7 +45,7 @@ class CampaignTodo(models.Model):
                        NULL, t.id
                   FROM project_task t
                   JOIN campaign_campaign c ON c.project_id = t.project_id
-                 WHERE t.state NOT IN ('1_done', '1_canceled') AND t.active
+                 WHERE t.state NOT IN ('1_done', '1_canceled') AND t.active AND c.state NOT IN ('done', 'cancelled')
             )""",
                 SQL.identifier(self._table),
             )

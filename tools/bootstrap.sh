@@ -165,11 +165,11 @@ write_config() {
 [options]
 ; written by tools/bootstrap.sh; not versioned
 addons_path = $addons
-db_host = False
 db_port = $PGPORT
 db_user = $(id -un)
 admin_passwd = admin
 http_port = ${HTTP_PORT:-8069}
+http_interface = ${HTTP_INTERFACE:-127.0.0.1}
 data_dir = $CACHE/filestore
 without_demo = True
 limit_time_cpu = 3600

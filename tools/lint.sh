@@ -12,5 +12,5 @@ echo "[lint] ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 echo "[lint] pylint-odoo"
-"$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" --load-plugins=pylint_odoo "$ROOT/.addons/campaign_manager"
+(cd "$ROOT/.addons" && "$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" campaign_manager)
 echo "[lint] clean"

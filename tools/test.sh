@@ -11,9 +11,9 @@ say "Building the test database $DB"
 dropdb -p "$PGPORT" --if-exists "$DB"
 $ODOO_BIN -c "$ODOO_CONF" -d "$DB" -i campaign_manager --stop-after-init --log-level=warn
 say "Database ready in $(( $(date +%s) - start )) s; running the tests"
-cd "$ROOT/.addons/campaign_manager"
+ADDON="$ROOT/.addons/campaign_manager"
 status=0
-"$VENV/bin/python" -m pytest --odoo-config="$ODOO_CONF" --odoo-database="$DB" -p no:cacheprovider "$@" tests || status=$?
+"$VENV/bin/python" -m pytest --odoo-config="$ODOO_CONF" --odoo-database="$DB" -p no:cacheprovider --odoo-http --rootdir="$ADDON" "${@:-$ADDON/tests}" || status=$?
 if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
     bash "$ROOT/tools/lint.sh" || status=$?
 fi

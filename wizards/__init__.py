@@ -1,3 +1,3 @@
+from . import campaign_action_duplicate
 from . import campaign_campaign_calculate
 from . import campaign_campaign_duplicate
-from . import campaign_action_duplicate

@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api
+from odoo import fields
+from odoo import models
 
 from ..models.campaign_action import CHANNELS
 
@@ -10,31 +12,35 @@ class CampaignCampaignCalculate(models.TransientModel):
     _name = "campaign.campaign.calculate"
     _description = "Campaign Audience Calculation"
 
-    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", required=True, ondelete="cascade")
+    campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     action_id = fields.Many2one(
         "campaign.action",
-        string="Action",
         domain="[('campaign_id', '=', campaign_id)]",
-        help="Calculate for this action's targets, channel and \"once per contact\" option.",
+        help='Calculate for this action\'s targets, channel and "once per contact" option.',
     )
     channel = fields.Selection(
         selection=CHANNELS,
-        string="Channel",
         required=True,
         compute="_compute_channel",
         store=True,
         readonly=False,
         precompute=True,
     )
-    total = fields.Integer(string="Contacts in Targets", readonly=True, help="Contacts over all targets, before de-duplication.")
-    duplicates = fields.Integer(string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once.")
+    total = fields.Integer(
+        string="Contacts in Targets", readonly=True, help="Contacts over all targets, before de-duplication."
+    )
+    duplicates = fields.Integer(
+        string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
+    )
     excluded_archived = fields.Integer(string="Archived", readonly=True)
     excluded_no_address = fields.Integer(string="No Usable Address", readonly=True)
     excluded_blacklisted = fields.Integer(string="Blacklisted", readonly=True)
     excluded_opted_out = fields.Integer(string="Opted Out", readonly=True)
     excluded_already_reached = fields.Integer(string="Already Reached", readonly=True)
     excluded_duplicate = fields.Integer(
-        string="Same Address", readonly=True, help="Different contacts sharing one email address or phone number: one is kept."
+        string="Same Address",
+        readonly=True,
+        help="Different contacts sharing one email address or phone number: one is kept.",
     )
     final = fields.Integer(string="Contacts Reached", readonly=True, help="Contacts the campaign will really reach.")
 

@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api
+from odoo import fields
+from odoo import models
 
 
 class CampaignCampaignDuplicate(models.TransientModel):
@@ -8,7 +10,7 @@ class CampaignCampaignDuplicate(models.TransientModel):
     _name = "campaign.campaign.duplicate"
     _description = "Duplicate a Campaign"
 
-    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", required=True, ondelete="cascade")
+    campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     name = fields.Char(string="New Name", required=True, compute="_compute_name", store=True, readonly=False)
     new_date_start = fields.Date(
         string="New Start Date",

@@ -1,0 +1,247 @@
+import base64
+
+from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
+from odoo.tests import Form
+from odoo.tests import tagged
+
+from .common import CampaignCase
+
+
+@tagged("post_install", "-at_install")
+class TestAudience(CampaignCase):
+    """One set-based resolution: union of targets, de-duplication, exclusions with reasons."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.campaign = cls._campaign("Audience")
+        cls.a = cls._partners(10, prefix="a")
+        cls.b = cls._partners(5, prefix="b", category_id=[(4, cls.tag.id)])
+        cls.a[5:].write({"category_id": [(4, cls.tag.id)]})
+        cls.d0 = cls._partners(1, prefix="d")
+        # a0 archived, a1 without email, a2 blacklisted, b1 shares b0's email
+        cls.a[0].active = False
+        cls.a[1].email = False
+        cls.env["mail.blacklist"]._add(cls.a[2].email)
+        cls.b[1].email = cls.b[0].email
+        # a mailing list: b3, b4, a subscriber without contact (c0) and d0 who opted out
+        cls.mailing_list = cls.env["mailing.list"].create({"name": "Audience list"})
+        cls.env["mailing.contact"].create(
+            [
+                {"name": "b3", "email": cls.b[3].email, "list_ids": [(4, cls.mailing_list.id)]},
+                {"name": "b4", "email": cls.b[4].email, "list_ids": [(4, cls.mailing_list.id)]},
+                {"name": "Carla Zero", "email": "c0@example.com", "list_ids": [(4, cls.mailing_list.id)]},
+                {
+                    "name": "d0",
+                    "email": cls.d0.email,
+                    "subscription_ids": [(0, 0, {"list_id": cls.mailing_list.id, "opt_out": True})],
+                },
+            ]
+        )
+        cls.t_manual = cls._manual_target(cls.campaign, cls.a, name="Manual")
+        cls.t_filter = cls._filter_target(cls.campaign, [("category_id", "in", cls.tag.ids)], name="Tagged")
+        cls.t_list = cls.env["campaign.target"].create(
+            {
+                "campaign_id": cls.campaign.id,
+                "name": "List",
+                "source": "mailing_list",
+                "mailing_list_ids": [(4, cls.mailing_list.id)],
+            }
+        )
+        # a3 unsubscribed from this campaign; a4 already reached by the once-per-contact action
+        cls.action = cls.env["campaign.action"].create(
+            {
+                "campaign_id": cls.campaign.id,
+                "name": "Weekly",
+                "channel": "email",
+                "schedule_type": "recurring",
+                "date_start": "2026-01-05 09:00:00",
+                "once_per_contact": True,
+            }
+        )
+        cls.env["campaign.touchpoint"].create(
+            [
+                {"action_id": cls.action.id, "partner_id": cls.a[3].id, "state": "unsubscribed"},
+                {"action_id": cls.action.id, "partner_id": cls.a[4].id, "state": "sent"},
+            ]
+        )
+
+    def test_email_deduplication_and_exclusions(self):
+        stats = self.campaign._resolve_recipients("email")
+        self.assertEqual(stats["total"], 24, "10 manual + 10 tagged + 4 subscribers")
+        self.assertEqual(stats["contacts"], 17)
+        self.assertEqual(stats["duplicates"], 7, "a5-a9 and b3-b4 are in two targets")
+        self.assertEqual(
+            stats["excluded"],
+            {"archived": 1, "no_address": 1, "blacklisted": 1, "opted_out": 2, "duplicate": 1},
+        )
+        self.assertEqual(stats["final"], 11)
+
+    def test_once_per_contact(self):
+        stats = self.action._audience_stats()
+        self.assertEqual(stats["excluded"]["already_reached"], 1)
+        self.assertEqual(stats["final"], 10)
+
+    def test_sms_exclusions(self):
+        self.env["phone.blacklist"]._add([self.a[5].phone_sanitized])
+        stats = self.campaign._resolve_recipients("sms")
+        # c0 (created from the list) has no phone; a1 has one; phones are all different
+        self.assertEqual(stats["excluded"], {"archived": 1, "no_address": 1, "blacklisted": 1, "opted_out": 2})
+        self.assertEqual(stats["final"], 12)
+
+    def test_letter_needs_full_address(self):
+        self.b[2].zip = False
+        stats = self.campaign._resolve_recipients("letter")
+        self.assertEqual(stats["excluded"], {"archived": 1, "no_address": 2, "opted_out": 2})
+        self.assertEqual(stats["final"], 12)
+
+    def test_task_channel_has_no_address_rule(self):
+        stats = self.campaign._resolve_recipients("task")
+        self.assertEqual(stats["excluded"], {"archived": 1})
+        self.assertEqual(stats["final"], 16)
+
+    def test_list_subscriber_becomes_contact_once(self):
+        self.campaign._resolve_recipients("email")
+        partners = self.env["res.partner"].search([("email", "=", "c0@example.com")])
+        self.assertEqual(partners.name, "Carla Zero")
+        self.campaign._resolve_recipients("email")
+        self.assertEqual(self.env["res.partner"].search_count([("email", "=", "c0@example.com")]), 1)
+
+    def test_calculate_wizard(self):
+        action = self.campaign.action_calculate()
+        wizard = self.env["campaign.campaign.calculate"].browse(action["res_id"])
+        self.assertEqual(wizard.channel, "email")
+        self.assertEqual(
+            (wizard.total, wizard.duplicates, wizard.final, wizard.excluded_opted_out, wizard.excluded_duplicate),
+            (24, 7, 11, 2, 1),
+        )
+        wizard.action_id = self.action
+        wizard.action_calculate()
+        self.assertEqual((wizard.excluded_already_reached, wizard.final), (1, 10))
+
+    def test_action_limited_to_some_targets(self):
+        self.action.target_ids = self.t_filter
+        stats = self.action._audience_stats()
+        self.assertEqual(stats["total"], 10)
+        self.assertEqual(stats["duplicates"], 0)
+        # a5..a9 and b0..b4: b1 shares b0's address
+        self.assertEqual(stats["excluded"], {"duplicate": 1})
+        self.assertEqual(stats["final"], 9)
+
+    def test_static_and_dynamic_targets(self):
+        static = self._filter_target(self.campaign, [("category_id", "in", self.tag.ids)], "Frozen", "static")
+        self.assertEqual(static.recipient_count, 10)
+        static.action_take_snapshot()
+        self.assertEqual(len(static.partner_ids), 10)
+        self._partners(2, prefix="late", category_id=[(4, self.tag.id)])
+        static.invalidate_recordset(["recipient_count"])
+        self.t_filter.invalidate_recordset(["recipient_count"])
+        self.assertEqual(static.recipient_count, 10, "a static target keeps its snapshot")
+        self.assertEqual(self.t_filter.recipient_count, 12, "a dynamic target reads its filter again")
+        static.action_take_snapshot()
+        self.assertEqual(static.recipient_count, 12)
+
+    def test_static_target_snapshots_itself_before_first_run(self):
+        static = self._filter_target(self.campaign, [("category_id", "in", self.tag.ids)], "Auto", "static")
+        self.assertFalse(static.snapshot_date)
+        static._audience_stats("email")
+        self.assertTrue(static.snapshot_date)
+        self.assertEqual(len(static.partner_ids), 10)
+
+    def test_invalid_filters_refused(self):
+        for domain in ("[('no_such_field', '=', 1)]", "not a domain", "[('name', 'bad-op', 1)]"):
+            with self.assertRaises(ValidationError, msg=domain):
+                self._filter_target(self.campaign, domain, name="Bad")
+        with self.assertRaises(ValidationError):
+            self.env["campaign.target"].create(
+                {
+                    "campaign_id": self.campaign.id,
+                    "name": "Leads",
+                    "source": "lead",
+                    "lead_domain": "[('nope', '=', 1)]",
+                }
+            )
+
+    def test_manual_target_is_static(self):
+        target = self.env["campaign.target"].create(
+            {"campaign_id": self.campaign.id, "name": "Pick", "source": "manual", "target_type": "dynamic"}
+        )
+        self.assertEqual(target.target_type, "static")
+        with Form(self.env["campaign.target"].with_context(default_campaign_id=self.campaign.id)) as form:
+            form.name = "Picked in form"
+            form.source = "manual"
+            self.assertEqual(form.target_type, "static")
+
+    def test_lead_source_creates_missing_contacts(self):
+        lead_tag = self.env["crm.tag"].create({"name": "campaign lead"})
+        self.env["crm.lead"].create(
+            [
+                {"name": "Known", "partner_id": self.b[2].id, "tag_ids": [(4, lead_tag.id)]},
+                {
+                    "name": "New",
+                    "contact_name": "Lea Lead",
+                    "email_from": "lea@example.com",
+                    "tag_ids": [(4, lead_tag.id)],
+                },
+                {"name": "Other", "email_from": "other@example.com"},
+            ]
+        )
+        campaign = self._campaign("Leads")
+        target = self.env["campaign.target"].create(
+            {
+                "campaign_id": campaign.id,
+                "name": "Tagged leads",
+                "source": "lead",
+                "lead_domain": str([("tag_ids", "in", lead_tag.ids)]),
+            }
+        )
+        stats = campaign._resolve_recipients("email")
+        self.assertEqual(stats["final"], 2)
+        self.assertTrue(self.env["res.partner"].search([("email", "=", "lea@example.com")]))
+        self.assertEqual(target.recipient_count, 2)
+
+    def _import(self, content, filename="contacts.csv", encoding="utf-8"):
+        return self.env["campaign.target"].create(
+            {
+                "campaign_id": self.campaign.id,
+                "name": "Imported",
+                "source": "file",
+                "import_file": base64.b64encode(content.encode(encoding)),
+                "import_filename": filename,
+            }
+        )
+
+    def test_import_file(self):
+        content = (
+            "Name;Email;Phone;City;Country\n"
+            f"Existing;{self.b[2].email.upper()};;;\n"
+            "New Person;new.person@example.com;+33 6 99 88 77 66;Lyon;FR\n"
+            "New Again;NEW.PERSON@example.com;;;\n"
+            "Broken;not-an-email;;;\n"
+            '=HYPERLINK("http://evil");formula@example.com;;;\n'
+            "Zoë Accent;zoe@example.com;;Genève;Switzerland\n"
+        )
+        target = self._import(content, encoding="cp1252")
+        self.assertEqual(target.source, "file")
+        self.assertEqual(target.target_type, "static")
+        self.assertFalse(target.import_file)
+        self.assertEqual(len(target.partner_ids), 4)
+        self.assertIn(self.b[2], target.partner_ids)
+        new = target.partner_ids.filtered(lambda p: p.email == "new.person@example.com")
+        self.assertEqual((new.city, new.country_id.code), ("Lyon", "FR"))
+        zoe = target.partner_ids.filtered(lambda p: p.email == "zoe@example.com")
+        self.assertEqual((zoe.name, zoe.city, zoe.country_id.code), ("Zoë Accent", "Genève", "CH"))
+        formula = target.partner_ids.filtered(lambda p: p.email == "formula@example.com")
+        self.assertTrue(formula.name.startswith("'="))
+        self.assertIn(
+            "6 rows, 1 existing contacts, 3 created, 1 duplicates in the file, 1 skipped", target.import_summary
+        )
+
+    def test_import_file_errors(self):
+        with self.assertRaises(UserError) as ctx:
+            self._import("name,city\nBob,Paris\n")
+        self.assertIn("“email” or a “phone” column", str(ctx.exception))
+        with self.assertRaises(UserError):
+            self._import("\n\n")
+        self.assertFalse(self.env["campaign.target"].search([("name", "=", "Imported")]))
