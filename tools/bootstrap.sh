@@ -5,7 +5,8 @@
 #     there is none, from the upstream 19.0 source archive,
 #   - psycopg2, pytest-odoo, ruff, pylint-odoo,
 #   - a running PostgreSQL cluster and a role for the current user,
-#   - the checkout linked as `campaign_manager` into .addons/ (ignored by git),
+#   - the checkout linked as `campaign_manager` into an addons folder of its own, kept in the
+#     cache outside the checkout (a link inside it would make Odoo's file walks loop),
 #   - an Odoo configuration file .odoo.conf (ignored by git).
 # Source it (`. tools/bootstrap.sh`) or run it; it exports VENV, ODOO_BIN, ODOO_CONF.
 set -euo pipefail
@@ -154,13 +155,15 @@ ensure_postgres() {
 
 # --- addons path and config ----------------------------------------------------
 ensure_addons_link() {
-    mkdir -p "$ROOT/.addons"
-    ln -sfn "$ROOT" "$ROOT/.addons/campaign_manager"
+    ADDONS_DIR="$CACHE/addons-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
+    mkdir -p "$ADDONS_DIR"
+    ln -sfn "$ROOT" "$ADDONS_DIR/campaign_manager"
+    ADDON="$ADDONS_DIR/campaign_manager"
 }
 
 write_config() {
     ODOO_CONF="$ROOT/.odoo.conf"
-    local addons="$ODOO_SRC/addons,$ROOT/.addons"
+    local addons="$ODOO_SRC/addons,$ADDONS_DIR"
     cat > "$ODOO_CONF" <<EOF
 [options]
 ; written by tools/bootstrap.sh; not versioned
@@ -187,5 +190,5 @@ ensure_addons_link
 write_config
 ODOO_BIN="$VENV/bin/odoo"
 [ -x "$ODOO_BIN" ] || ODOO_BIN="$VENV/bin/python $ODOO_SRC/odoo-bin"
-export VENV ODOO_BIN ODOO_CONF ODOO_SRC
+export VENV ODOO_BIN ODOO_CONF ODOO_SRC ADDON ADDONS_DIR
 say "Ready: Odoo from $ODOO_SRC, virtualenv $VENV, config $ODOO_CONF"

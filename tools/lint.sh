@@ -2,8 +2,7 @@
 # ruff and pylint-odoo (OCA's mandatory checks) on the addon.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${VENV:-}
-if [ -z "$VENV" ]; then
+if [ -z "${VENV:-}" ] || [ -z "${ADDONS_DIR:-}" ]; then
     # shellcheck source=tools/bootstrap.sh
     . "$ROOT/tools/bootstrap.sh" >/dev/null
 fi
@@ -12,5 +11,5 @@ echo "[lint] ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 echo "[lint] pylint-odoo"
-(cd "$ROOT/.addons" && "$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" campaign_manager)
+(cd "$ADDONS_DIR" && "$VENV/bin/pylint" --rcfile="$ROOT/.pylintrc" campaign_manager)
 echo "[lint] clean"

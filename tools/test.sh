@@ -11,7 +11,6 @@ say "Building the test database $DB"
 dropdb -p "$PGPORT" --if-exists "$DB"
 $ODOO_BIN -c "$ODOO_CONF" -d "$DB" -i campaign_manager --stop-after-init --log-level=warn
 say "Database ready in $(( $(date +%s) - start )) s; running the tests"
-ADDON="$ROOT/.addons/campaign_manager"
 status=0
 "$VENV/bin/python" -m pytest --odoo-config="$ODOO_CONF" --odoo-database="$DB" -p no:cacheprovider --odoo-http --rootdir="$ADDON" "${@:-$ADDON/tests}" || status=$?
 if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
