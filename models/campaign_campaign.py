@@ -1,11 +1,8 @@
 import re
 from datetime import timedelta
 
-from odoo import api
-from odoo import fields
-from odoo import models
-from odoo.exceptions import UserError
-from odoo.exceptions import ValidationError
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from .campaign_action import CHANNELS
 

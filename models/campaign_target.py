@@ -4,14 +4,10 @@ import csv
 import io
 import logging
 
-from odoo import api
-from odoo import fields
-from odoo import models
-from odoo.exceptions import UserError
-from odoo.exceptions import ValidationError
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
-from odoo.tools import email_normalize
+from odoo.tools import SQL, email_normalize
 
 _logger = logging.getLogger(__name__)
 

@@ -1,6 +1,4 @@
-from odoo import fields
-from odoo import models
-from odoo import tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
 
 

@@ -1,9 +1,7 @@
 import base64
 
-from odoo.exceptions import UserError
-from odoo.exceptions import ValidationError
-from odoo.tests import Form
-from odoo.tests import tagged
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, tagged
 
 from .common import CampaignCase
 

@@ -1,10 +1,8 @@
-from datetime import date
-from datetime import datetime
+from datetime import date, datetime
 
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 

@@ -1,9 +1,7 @@
-from datetime import date
-from datetime import datetime
+from datetime import date, datetime
 
 from odoo.exceptions import UserError
-from odoo.tests import Form
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import CampaignCase
 
