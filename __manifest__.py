@@ -26,6 +26,7 @@
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "views/campaign_target_views.xml",
+        "views/campaign_action_run_views.xml",
         "views/campaign_action_views.xml",
         "views/campaign_touchpoint_views.xml",
         "views/campaign_todo_views.xml",

@@ -15,6 +15,17 @@ CHANNELS = [
     ("webhook", "Webhook"),
 ]
 
+# UTM medium of each channel (xml ids), used for attribution of what the action brings.
+CHANNEL_MEDIUMS = {
+    "email": "utm.utm_medium_email",
+    "sms": "mass_mailing_sms.utm_medium_sms",
+    "letter": "campaign_manager.utm_medium_letter",
+    "landing": "utm.utm_medium_website",
+    "task": "utm.utm_medium_direct",
+    "event": "campaign_manager.utm_medium_event",
+    "webhook": "campaign_manager.utm_medium_webhook",
+}
+
 ACTION_STATES = [
     ("draft", "Draft"),
     ("scheduled", "Scheduled"),
@@ -123,8 +134,32 @@ class CampaignAction(models.Model):
         string="Cost per Unit", currency_field="currency_id", help="Variable cost of each contact reached."
     )
     touchpoint_ids = fields.One2many("campaign.touchpoint", "action_id", string="Touchpoints")
+    run_ids = fields.One2many("campaign.action.run", "action_id", string="Runs")
+    run_count = fields.Integer(string="Runs Count", compute="_compute_run_count")
     touchpoint_count = fields.Integer(string="Touchpoints Count", compute="_compute_touchpoint_count")
     description = fields.Html(string="Notes", sanitize=True)
+
+    # Attribution: everything the action sends carries the campaign's UTM campaign, this source and
+    # this medium, so that leads, orders and invoices are attributed to the action.
+    source_id = fields.Many2one(
+        "utm.source",
+        string="UTM Source",
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+        index="btree_not_null",
+        help="UTM source created with the action: its mailings and links carry it.",
+    )
+    medium_id = fields.Many2one(
+        "utm.medium",
+        string="UTM Medium",
+        compute="_compute_medium_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        ondelete="restrict",
+        help="UTM medium of the action (Email, SMS, Letter...), set from its channel.",
+    )
 
     _delay_positive = models.Constraint("CHECK(delay >= 0)", "The delay of an action cannot be negative.")
     _interval_positive = models.Constraint(
@@ -148,6 +183,20 @@ class CampaignAction(models.Model):
         colors = {key: index + 1 for index, (key, _label) in enumerate(CHANNELS)}
         for action in self:
             action.color = colors.get(action.channel, 0)
+
+    @api.depends("channel")
+    def _compute_medium_id(self):
+        for action in self:
+            if action.channel:
+                action.medium_id = action._default_medium()
+
+    def _compute_run_count(self):
+        groups = self.env["campaign.action.run"]._read_group(
+            [("action_id", "in", self.ids)], ["action_id"], ["__count"]
+        )
+        counts = {action.id: count for action, count in groups}
+        for action in self:
+            action.run_count = counts.get(action.id, 0)
 
     def _compute_touchpoint_count(self):
         groups = self.env["campaign.touchpoint"]._read_group(
@@ -193,10 +242,19 @@ class CampaignAction(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        actions = super().create(vals_list)
+        actions._sync_utm_source()
+        return actions
+
     def write(self, vals):
         if "state" in vals:
             self._check_state_transition(vals["state"])
-        return super().write(vals)
+        res = super().write(vals)
+        if {"name", "campaign_id"} & set(vals):
+            self._sync_utm_source()
+        return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_executed(self):
@@ -243,6 +301,12 @@ class CampaignAction(models.Model):
         action["domain"] = [("action_id", "=", self.id)]
         return action
 
+    def action_view_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_action_run_action")
+        action["domain"] = [("action_id", "=", self.id)]
+        return action
+
     # ------------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------------
@@ -258,6 +322,30 @@ class CampaignAction(models.Model):
                         new=labels[new_state],
                     )
                 )
+
+    def _default_medium(self):
+        """UTM medium matching the action's channel."""
+        self.ensure_one()
+        xmlid = CHANNEL_MEDIUMS.get(self.channel)
+        return self.env.ref(xmlid, raise_if_not_found=False) if xmlid else self.env["utm.medium"]
+
+    def _utm_source_name(self):
+        self.ensure_one()
+        return f"{self.campaign_id.name} - {self.name}"
+
+    def _sync_utm_source(self):
+        """Create the UTM source of each action, or keep its name in line with the action's."""
+        # utm records are technical: campaign users may lack the rights to create or rename them
+        sources = self.env["utm.source"].sudo()
+        missing = self.filtered(lambda a: not a.source_id)
+        if missing:
+            created = sources.create([{"name": action._utm_source_name()} for action in missing])
+            for action, source in zip(missing, created, strict=True):
+                action.sudo().source_id = source
+        for action in self - missing:
+            name = action._utm_source_name()
+            if action.source_id.name != name:
+                action.source_id.sudo().name = name
 
     def _has_parent_cycle(self):
         self.ensure_one()

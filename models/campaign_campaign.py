@@ -288,6 +288,8 @@ class CampaignCampaign(models.Model):
         res = super().write(vals)
         if {"name", "user_id", "active"} & set(vals):
             self._sync_utm_campaign()
+        if "name" in vals:
+            self.action_ids._sync_utm_source()
         return res
 
     @api.ondelete(at_uninstall=False)

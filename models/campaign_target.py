@@ -381,7 +381,7 @@ class CampaignTarget(models.Model):
             already = SQL(
                 """EXISTS (SELECT 1 FROM campaign_touchpoint tp
                             WHERE tp.action_id = %s AND tp.partner_id = p.id
-                              AND tp.state NOT IN ('failed', 'cancelled'))""",
+                              AND tp.state NOT IN ('failed', 'excluded', 'cancelled'))""",
                 action.id,
             )
         else:

@@ -1,7 +1,10 @@
 from odoo import api, fields, models
 
+from .campaign_target import EXCLUSION_REASONS
+
 TOUCHPOINT_STATES = [
     ("planned", "Planned"),
+    ("queued", "Queued"),
     ("sent", "Sent"),
     ("done", "Done"),
     ("opened", "Opened"),
@@ -11,8 +14,15 @@ TOUCHPOINT_STATES = [
     ("bounced", "Bounced"),
     ("unsubscribed", "Unsubscribed"),
     ("failed", "Failed"),
+    ("excluded", "Excluded"),
     ("cancelled", "Cancelled"),
 ]
+
+# A touchpoint in one of these states was really carried out (sent, printed, created...): it counts
+# as a unit of the action's variable cost and as a contact reached.
+CARRIED_STATES = ("sent", "done", "opened", "clicked", "replied", "converted", "bounced", "unsubscribed")
+# States that do not count as "reached" for the "once per contact" option.
+NOT_REACHED_STATES = ("failed", "excluded", "cancelled")
 
 
 class CampaignTouchpoint(models.Model):
@@ -30,16 +40,41 @@ class CampaignTouchpoint(models.Model):
     currency_id = fields.Many2one(related="action_id.currency_id", store=True)
     partner_id = fields.Many2one("res.partner", string="Contact", required=True, ondelete="restrict", index=True)
     channel = fields.Selection(string="Channel", related="action_id.channel", store=True)
+    run_id = fields.Many2one(
+        "campaign.action.run",
+        ondelete="restrict",
+        index="btree_not_null",
+        help="Run of the action that created this touchpoint.",
+    )
     run_number = fields.Integer(
-        string="Run", default=1, required=True, help="Run of the action that created this touchpoint (1 for the first)."
+        default=1,
+        required=True,
+        help="Run of the action that created this touchpoint (1 for the first).",
     )
     state = fields.Selection(selection=TOUCHPOINT_STATES, string="Status", required=True, default="planned", index=True)
+    exclusion_reason = fields.Selection(
+        selection=EXCLUSION_REASONS,
+        readonly=True,
+        help="Why the contact, found in the targets, was not reached by this run.",
+    )
     date_planned = fields.Datetime(string="Planned On", default=fields.Datetime.now)
     date_done = fields.Datetime(string="Sent On", help="When the message was sent or the item carried out.")
-    date_opened = fields.Datetime(string="Opened On")
-    date_clicked = fields.Datetime(string="Clicked On")
+    date_opened = fields.Datetime(string="Opened On", help="First opening.")
+    date_clicked = fields.Datetime(string="Clicked On", help="First click on a tracked link.")
     date_replied = fields.Datetime(string="Replied On")
+    date_visited = fields.Datetime(string="First Visit", help="First visit of the personalised landing page.")
+    date_last_visited = fields.Datetime(string="Last Visit")
+    date_bounced = fields.Datetime(string="Bounced On")
+    date_unsubscribed = fields.Datetime(string="Unsubscribed On")
+    date_converted = fields.Datetime(string="Converted On", help="When the contact answered, bought or signed up.")
+    open_count = fields.Integer(string="Opens", default=0, help="Times the message was opened.")
+    click_count = fields.Integer(string="Clicks", default=0, help="Clicks on tracked links.")
+    visit_count = fields.Integer(string="Visits", default=0, help="Visits of the personalised landing page.")
     unit_cost = fields.Monetary(currency_field="currency_id", help="Variable cost of the action for this contact.")
+    mailing_id = fields.Many2one(
+        "mailing.mailing", index="btree_not_null", help="Email or SMS mailing that carried it."
+    )
+    mailing_trace_id = fields.Many2one("mailing.trace", index="btree_not_null", ondelete="set null")
     res_model = fields.Char(string="Carried by Model", help="Technical name of the record that carried the touchpoint.")
     res_id = fields.Many2oneReference(string="Carried by Record", model_field="res_model")
     failure_reason = fields.Text()
@@ -49,6 +84,8 @@ class CampaignTouchpoint(models.Model):
         "A contact is reached only once per run of an action.",
     )
     _campaign_state_idx = models.Index("(campaign_id, state)")
+    _run_state_idx = models.Index("(run_id, state) WHERE run_id IS NOT NULL")
+    _mailing_partner_idx = models.Index("(mailing_id, partner_id) WHERE mailing_id IS NOT NULL")
 
     @api.model_create_multi
     def create(self, vals_list):

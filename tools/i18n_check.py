@@ -1,7 +1,8 @@
 """Fill i18n/fr.po from a dict of translations and report what is still missing.
 
-Usage: python tools/i18n_check.py [translations.py ...]
-Each translations file defines a dict ``T`` {msgid: msgstr}. Without files, only reports.
+Usage: python tools/i18n_check.py [translations.py|other.po ...]
+Each translations file defines a dict ``T`` {msgid: msgstr}, or is another .po file whose
+translated entries are taken (handy after merging branches). Without files, only reports.
 Exits 1 when some msgid has no French translation.
 """
 
@@ -18,7 +19,10 @@ def main(paths):
     po = polib.pofile(str(PO_PATH), wrapwidth=78)
     translations = {}
     for path in paths:
-        translations.update(runpy.run_path(path)["T"])
+        if path.endswith(".po"):
+            translations.update({e.msgid: e.msgstr for e in polib.pofile(path) if e.msgstr and "fuzzy" not in e.flags})
+        else:
+            translations.update(runpy.run_path(path)["T"])
     for entry in po:
         if entry.msgid in translations:
             entry.msgstr = translations[entry.msgid]
