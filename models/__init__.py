@@ -4,3 +4,8 @@ from . import campaign_action_run
 from . import campaign_campaign
 from . import campaign_target
 from . import campaign_touchpoint
+from . import ir_mail_server
+from . import mail_mail
+from . import mailing_mailing
+from . import mailing_trace
+from . import res_partner
