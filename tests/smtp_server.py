@@ -9,13 +9,17 @@ import aiosmtpd.controller
 
 
 class RecordingHandler:
-    def __init__(self, refuse=()):
+    def __init__(self, refuse=(), tempfail=()):
         self.refuse = set(refuse)
+        self.tempfail = set(tempfail)  # refused once with a temporary error, then accepted
         self.messages = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.tempfail:
+            self.tempfail.discard(address)
+            return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -34,9 +38,9 @@ def free_port():
 class LocalSMTPServer:
     """Context manager: ``with LocalSMTPServer(refuse={...}) as server: server.port, server.messages``."""
 
-    def __init__(self, refuse=()):
-        self.handler = RecordingHandler(refuse)
-        self.port = free_port()
+    def __init__(self, refuse=(), tempfail=(), port=None):
+        self.handler = RecordingHandler(refuse, tempfail)
+        self.port = port or free_port()
         self.controller = aiosmtpd.controller.Controller(
             self.handler, hostname="127.0.0.1", port=self.port, server_hostname="localhost"
         )

@@ -1,4 +1,7 @@
+from datetime import datetime
 from unittest.mock import patch
+
+from freezegun import freeze_time
 
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.exceptions import UserError
@@ -6,7 +9,7 @@ from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import CampaignCase
-from .smtp_server import LocalSMTPServer
+from .smtp_server import LocalSMTPServer, free_port
 
 
 @tagged("post_install", "-at_install")
@@ -29,18 +32,24 @@ class TestChannelEmail(CampaignCase):
         self.env["campaign.action"]._cron_process()
         return action
 
-    def _deliver(self, refuse=()):
+    def _use_server(self, port):
+        self.env["ir.mail_server"].search([]).write({"active": False})
+        return self.env["ir.mail_server"].create(
+            {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_encryption": "none"}
+        )
+
+    def _process_queue(self):
+        with (
+            patch.object(IrMail_Server, "_disable_send", return_value=False),
+            mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
+        ):
+            self.env["mail.mail"].process_email_queue()
+
+    def _deliver(self, refuse=(), tempfail=()):
         """Run Odoo's mail queue against a real SMTP server on loopback."""
-        with LocalSMTPServer(refuse=refuse) as server:
-            self.env["ir.mail_server"].search([]).write({"active": False})
-            self.env["ir.mail_server"].create(
-                {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_encryption": "none"}
-            )
-            with (
-                patch.object(IrMail_Server, "_disable_send", return_value=False),
-                mute_logger("odoo.addons.mail.models.mail_mail"),
-            ):
-                self.env["mail.mail"].process_email_queue()
+        with LocalSMTPServer(refuse=refuse, tempfail=tempfail) as server:
+            self._use_server(server.port)
+            self._process_queue()
             return server.messages
 
     def test_emails_delivered_and_touchpoints_follow(self):
@@ -190,3 +199,54 @@ class TestChannelEmail(CampaignCase):
         self.env["mail.thread"].message_process(None, raw)
         self.assertEqual(action.run_ids.touchpoint_ids.state, "replied")
         self.assertIn("Yes, I am interested!", campaign.message_ids[0].body)
+
+    def test_smtp_down_retried_with_backoff_then_sent_once(self):
+        action = self._launch_and_queue()
+        touchpoints = action.run_ids.touchpoint_ids
+        port = free_port()
+        self._use_server(port)  # nothing listens there: the server is down
+        with freeze_time("2026-04-01 10:00:00"):
+            self._process_queue()
+            mails = self.env["mail.mail"].search([("mailing_id", "=", action.run_ids.mailing_id.id)])
+            self.assertEqual(set(mails.mapped("state")), {"outgoing"}, "put back in the queue, not failed")
+            self.assertEqual(set(mails.mapped("campaign_retry_count")), {1})
+            self.assertEqual(set(mails.mapped("scheduled_date")), {datetime(2026, 4, 1, 10, 5)})
+            self.assertEqual(set(touchpoints.mapped("state")), {"queued"})
+        with freeze_time("2026-04-01 10:06:00"), LocalSMTPServer(refuse={"refuse@example.com"}, port=port) as server:
+            self._process_queue()
+            self._process_queue()
+        self.assertEqual(len(server.messages), 2, "each email delivered once when the server is back")
+        self.assertEqual(sorted(touchpoints.mapped("state")), ["failed", "sent", "sent"])
+
+    def test_retries_exhausted_fail_with_reason(self):
+        self.env["ir.config_parameter"].set_param("campaign_manager.mail_retry_max", 1)
+        action = self._launch_and_queue()
+        self._use_server(free_port())
+        with freeze_time("2026-04-01 10:00:00"):
+            self._process_queue()
+        with freeze_time("2026-04-01 10:06:00"):
+            self._process_queue()
+        touchpoints = action.run_ids.touchpoint_ids
+        self.assertEqual(set(touchpoints.mapped("state")), {"failed"})
+        self.assertIn("Connection failed", touchpoints[0].failure_reason)
+
+    def test_temporary_refusal_retried(self):
+        action = self._launch_and_queue()
+        with LocalSMTPServer(refuse={"refuse@example.com"}, tempfail={"mail.1@example.com"}) as server:
+            self._use_server(server.port)
+            with freeze_time("2026-04-01 10:00:00"):
+                self._process_queue()
+            self.assertEqual([m["rcpt_tos"] for m in server.messages], [["mail.0@example.com"]])
+            with freeze_time("2026-04-01 10:06:00"):
+                self._process_queue()
+        self.assertEqual(len(server.messages), 2)
+        self.assertEqual(server.messages[1]["rcpt_tos"], ["mail.1@example.com"])
+        states = dict(
+            zip(
+                action.run_ids.touchpoint_ids.partner_id.mapped("email"),
+                action.run_ids.touchpoint_ids.mapped("state"),
+                strict=True,
+            )
+        )
+        self.assertEqual(states["mail.1@example.com"], "sent")
+        self.assertEqual(states["refuse@example.com"], "failed", "a permanent refusal is not retried")
