@@ -447,14 +447,15 @@ class CampaignActionRun(models.Model):
             self.action_id._update_state_after_run()
 
     def _cancel_run(self):
-        """Cancel runs: what they have not carried out yet is cancelled."""
+        """Cancel runs: what they have not carried out yet is cancelled (letters printed but not
+        bound into the run's PDF yet included: they will not be posted)."""
         if not self:
             return
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """UPDATE campaign_touchpoint SET state = 'cancelled'
-                    WHERE run_id IN %s AND state = 'planned'""",
+                    WHERE run_id IN %s AND (state = 'planned' OR (state = 'queued' AND channel = 'letter'))""",
                 tuple(self.ids),
             )
         )
