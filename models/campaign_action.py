@@ -224,7 +224,6 @@ class CampaignAction(models.Model):
 
     # Letter content: a mail merge printed as one PDF per run.
     letter_subject = fields.Char(
-        string="Letter Subject",
         help="Subject line printed above the letter (placeholders such as {{ object.name }} allowed).",
     )
     letter_body = fields.Html(

@@ -2,6 +2,7 @@ import io
 import logging
 import re
 from collections import defaultdict
+from itertools import pairwise
 
 from lxml import html as lxml_html
 from markupsafe import Markup
@@ -71,11 +72,11 @@ class ReportCampaignLetter(models.AbstractModel):
         for action, action_touchpoints in touchpoints.grouped("action_id").items():
             try:
                 texts.update(self._campaign_render_action_texts(action, action_touchpoints))
-            except Exception:  # noqa: BLE001 - find the contacts at fault, one by one
+            except Exception:  # find the contacts at fault, one by one
                 for touchpoint in action_touchpoints:
                     try:
                         texts.update(self._campaign_render_action_texts(action, touchpoint))
-                    except Exception as error:  # noqa: BLE001 - the reason goes on the touchpoint
+                    except Exception as error:  # the reason goes on the touchpoint
                         errors[touchpoint.id] = self._campaign_error_text(error)
         return texts, errors
 
@@ -203,7 +204,7 @@ class ReportCampaignLetter(models.AbstractModel):
                 if touchpoint_id in expected:
                     first_page.setdefault(touchpoint_id, index)
         starts = [first_page.get(touchpoint_id) for touchpoint_id in touchpoints.ids]
-        if None in starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        if None in starts or starts[0] != 0 or any(b <= a for a, b in pairwise(starts)):
             return None
         return starts
 
@@ -292,9 +293,7 @@ class ReportCampaignLetter(models.AbstractModel):
         run.attachment_id = bound[0]
         printed.unlink()
         action.message_post(
-            body=self.env._(
-                "%(count)s letters of %(run)s are ready to print.", count=len(rows), run=run.display_name
-            ),
+            body=self.env._("%(count)s letters of %(run)s are ready to print.", count=len(rows), run=run.display_name),
             attachment_ids=bound.ids,
         )
 
