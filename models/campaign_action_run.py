@@ -348,10 +348,14 @@ class CampaignActionRun(models.Model):
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
         self.env.cr.execute(
             SQL(
-                """UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
-                     FROM (SELECT tp.id FROM campaign_touchpoint tp
-                            WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
-                            ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS claimed
+                # MATERIALIZED: evaluated once. As a sub-query joined to the UPDATE, PostgreSQL may
+                # scan it again for each row (nested loop), each scan taking up to LIMIT more rows
+                """WITH claimed AS MATERIALIZED (
+                        SELECT tp.id FROM campaign_touchpoint tp
+                         WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
+                         ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                   UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
+                     FROM claimed
                     WHERE t.id = claimed.id
                 RETURNING t.id""",
                 now=fields.Datetime.now(),
