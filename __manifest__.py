@@ -38,7 +38,14 @@
         "views/ir_mail_server_views.xml",
         "views/res_partner_views.xml",
         "views/campaign_manager_menus.xml",
+        "reports/campaign_letter_reports.xml",
+        "reports/campaign_letter_templates.xml",
     ],
+    "assets": {
+        "web.report_assets_common": [
+            "campaign_manager/static/src/scss/campaign_letter_report.scss",
+        ],
+    },
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/campaign_campaign_demo.xml",

@@ -4,7 +4,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, is_html_empty
 
 CHANNELS = [
@@ -55,6 +55,8 @@ FOLLOWUP_CONDITIONS = {
     "bounced": SQL("tp.state = 'bounced'"),
 }
 DEFAULT_BATCH_SIZE = 500
+# Texts rendered per contact by the scheduler (placeholders checked like Odoo's templates).
+CONTENT_FIELDS = {"sms_body", "sms_template_id", "letter_subject", "letter_body"}
 
 ACTION_STATES = [
     ("draft", "Draft"),
@@ -194,6 +196,43 @@ class CampaignAction(models.Model):
         compute="_compute_email_subject",
         help="Subject of the email, from its content or its template.",
     )
+    content_model = fields.Char(
+        compute="_compute_content_model",
+        help="Model of the records the content is written for (placeholders refer to the contact).",
+    )
+
+    # SMS content, sent through SMS Marketing: a text with placeholders, or an SMS template.
+    sms_template_id = fields.Many2one(
+        "sms.template",
+        string="SMS Template",
+        domain="[('model', '=', 'res.partner')]",
+        help="Start from an SMS template of contacts; its text can then be adapted.",
+    )
+    sms_body = fields.Text(
+        string="SMS Text",
+        compute="_compute_sms_body",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Text of the SMS. Placeholders such as {{ object.name }} are replaced for each contact.",
+    )
+    sms_allow_unsubscribe = fields.Boolean(
+        string="Include Opt-out Link",
+        default=True,
+        help="Add a “STOP SMS” link: a contact who follows it is blacklisted and their touchpoint "
+        "is marked unsubscribed.",
+    )
+
+    # Letter content: a mail merge printed as one PDF per run.
+    letter_subject = fields.Char(
+        help="Subject line printed above the letter (placeholders such as {{ object.name }} allowed).",
+    )
+    letter_body = fields.Html(
+        string="Letter",
+        sanitize="email_outgoing",
+        help="Text of the letter. Placeholders (e.g. the contact's name) are replaced for each contact; "
+        "the company letterhead, the date and the postal address block are added around it.",
+    )
 
     # Costs
     fixed_cost = fields.Monetary(currency_field="currency_id")
@@ -256,6 +295,15 @@ class CampaignAction(models.Model):
         for action in self:
             action.email_subject = action.mailing_id.subject or action.mail_template_id.subject or False
 
+    def _compute_content_model(self):
+        self.content_model = "res.partner"
+
+    @api.depends("sms_template_id")
+    def _compute_sms_body(self):
+        for action in self:
+            if action.sms_template_id:
+                action.sms_body = action.sms_template_id.body
+
     @api.depends("channel")
     def _compute_medium_id(self):
         for action in self:
@@ -311,12 +359,49 @@ class CampaignAction(models.Model):
             if action.target_ids.campaign_id - action.campaign_id:
                 raise ValidationError(self.env._("An action can only use targets of its own campaign."))
 
+    @api.constrains("sms_template_id")
+    def _check_sms_template(self):
+        for action in self:
+            if action.sms_template_id and action.sms_template_id.model != "res.partner":
+                raise ValidationError(
+                    self.env._(
+                        "The SMS template “%(template)s” is written for %(model)s: choose a template of contacts.",
+                        template=action.sms_template_id.name,
+                        model=action.sms_template_id.model_id.name,
+                    )
+                )
+
+    def _check_content_placeholders(self):
+        """The SMS and letter texts are rendered by the scheduler: like Odoo's templates, only
+        template editors may put code in their placeholders (plain field paths are allowed).
+        Checked on create and write, where the user is known (constraints run as superuser)."""
+        if self.env.su or self.env.user.has_group("mail.group_mail_template_editor"):
+            return
+        render = self.env["mail.render.mixin"]
+        for action in self:
+            # the text of an SMS template is checked by the template itself
+            sms_body = action.sms_body if action.sms_body != action.sms_template_id.body else False
+            if (
+                render._has_unsafe_expression_template_inline_template(sms_body, "res.partner")
+                or render._has_unsafe_expression_template_inline_template(action.letter_subject, "res.partner")
+                or render._has_unsafe_expression_template_qweb(action.letter_body, "res.partner")
+            ):
+                raise AccessError(
+                    self.env._(
+                        "Only template editors may use placeholders with code in the texts of “%(name)s”: "
+                        "keep to fields of the contact such as {{ object.name }}.",
+                        name=action.name,
+                    )
+                )
+
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
         actions = super().create(vals_list)
+        if any(CONTENT_FIELDS & set(vals) for vals in vals_list):
+            actions._check_content_placeholders()
         actions._sync_utm_source()
         return actions
 
@@ -324,6 +409,8 @@ class CampaignAction(models.Model):
         if "state" in vals:
             self._check_state_transition(vals["state"])
         res = super().write(vals)
+        if CONTENT_FIELDS & set(vals):
+            self._check_content_placeholders()
         if {"name", "campaign_id"} & set(vals):
             self._sync_utm_source()
         return res
@@ -540,7 +627,11 @@ class CampaignAction(models.Model):
 
     def _channel_checks(self):
         """Per channel, a method listing what the action's content still lacks."""
-        return {"email": self._missing_for_email}
+        return {
+            "email": self._missing_for_email,
+            "sms": self._missing_for_sms,
+            "letter": self._missing_for_letter,
+        }
 
     def _missing_for_email(self):
         self.ensure_one()
@@ -553,6 +644,23 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a subject for the email"))
         if is_html_empty(self.mailing_id.body_html):  # what is sent (the editor converts body_arch into it)
             missing.append(self.env._("a body for the email"))
+        return missing
+
+    def _missing_for_sms(self):
+        self.ensure_one()
+        if not (self.sms_body or "").strip():
+            return [self.env._("an SMS text: write it or choose an SMS template")]
+        return []
+
+    def _missing_for_letter(self):
+        self.ensure_one()
+        missing = []
+        if is_html_empty(self.letter_body):
+            missing.append(self.env._("a text for the letter"))
+        if self.env["ir.actions.report"].get_wkhtmltopdf_state() == "install":
+            missing.append(
+                self.env._("the PDF converter wkhtmltopdf on the server (ask your administrator to install it)")
+            )
         return missing
 
     def _prepare_content_mailing_values(self):
@@ -702,12 +810,23 @@ class CampaignAction(models.Model):
         ``method(run, touchpoints)``. It must give every touchpoint a state other than
         'planned' (or leave it planned to retry it later), never commit, and raise on errors
         that concern the whole batch; the engine then retries each touchpoint alone."""
-        return {"email": self._dispatch_email}
+        return {"email": self._dispatch_email, "sms": self._dispatch_sms, "letter": self._dispatch_letter}
 
     def _channel_finishers(self):
         """Per channel, an optional method called once when a run has carried out all its
         touchpoints: ``method(run)``."""
-        return {}
+        return {"letter": self._finish_letter}
 
     def _dispatch_email(self, run, touchpoints):
         self.env["mailing.mailing"]._campaign_send(run, touchpoints)
+
+    def _dispatch_sms(self, run, touchpoints):
+        """SMS go the same way as emails: the run's SMS mailing queues them (sms.sms records,
+        sent by the SMS queue), its traces carry the touchpoints."""
+        self.env["mailing.mailing"]._campaign_send(run, touchpoints)
+
+    def _dispatch_letter(self, run, touchpoints):
+        self.env["report.campaign_manager.report_campaign_letter"]._campaign_print_batch(run, touchpoints)
+
+    def _finish_letter(self, run):
+        self.env["report.campaign_manager.report_campaign_letter"]._campaign_bind_run(run)

@@ -366,10 +366,14 @@ class CampaignActionRun(models.Model):
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
         self.env.cr.execute(
             SQL(
-                """UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
-                     FROM (SELECT tp.id FROM campaign_touchpoint tp
-                            WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
-                            ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS claimed
+                # MATERIALIZED: evaluated once. As a sub-query joined to the UPDATE, PostgreSQL may
+                # scan it again for each row (nested loop), each scan taking up to LIMIT more rows
+                """WITH claimed AS MATERIALIZED (
+                        SELECT tp.id FROM campaign_touchpoint tp
+                         WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
+                         ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                   UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
+                     FROM claimed
                     WHERE t.id = claimed.id
                 RETURNING t.id""",
                 now=fields.Datetime.now(),
@@ -465,14 +469,15 @@ class CampaignActionRun(models.Model):
             self.action_id._update_state_after_run()
 
     def _cancel_run(self):
-        """Cancel runs: what they have not carried out yet is cancelled."""
+        """Cancel runs: what they have not carried out yet is cancelled (letters printed but not
+        bound into the run's PDF yet included: they will not be posted)."""
         if not self:
             return
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """UPDATE campaign_touchpoint SET state = 'cancelled'
-                    WHERE run_id IN %s AND state = 'planned'""",
+                    WHERE run_id IN %s AND (state = 'planned' OR (state = 'queued' AND channel = 'letter'))""",
                 tuple(self.ids),
             )
         )

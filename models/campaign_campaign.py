@@ -439,13 +439,14 @@ class CampaignCampaign(models.Model):
         }
 
     def action_stop(self):
-        """Stop the campaign: once saved, nothing more goes out. Emails waiting in the mail queue
-        are withdrawn; their contacts are reached when the campaign resumes."""
+        """Stop the campaign: once saved, nothing more goes out. Emails and SMS waiting in their
+        queues are withdrawn; their contacts are reached when the campaign resumes."""
         self.write({"state": "stopped"})
         # the UPDATE of the campaign row waits for any email being sent right now (it holds a share
         # lock on the row until it is sent and committed); later emails see the stop
         self.env.flush_all()
         self._hold_queued_emails()
+        self._hold_queued_sms()
         for campaign in self:
             campaign.message_post(body=self.env._("Campaign stopped: nothing more goes out until it resumes."))
 
@@ -624,6 +625,26 @@ class CampaignCampaign(models.Model):
             runs = self.env["campaign.action.run"].browse(run_ids).filtered(lambda r: r.state == "done")
             runs.write({"state": "sending", "date_done": False})
         mails.unlink()
+
+    def _hold_queued_sms(self):
+        """Withdraw the campaign's SMS queued but not sent yet (see ``sms.sms._campaign_hold``).
+        SMS being sent right now are locked by their sender and skipped here: the sender sees the
+        stop once it is saved and withdraws them itself."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                """SELECT s.id FROM sms_sms s
+                     JOIN mailing_mailing m ON m.id = s.mailing_id
+                     JOIN campaign_action_run r ON r.id = m.campaign_run_id
+                    WHERE r.campaign_id IN %s AND s.state = 'outgoing'
+                      FOR UPDATE OF s SKIP LOCKED""",
+                tuple(self.ids),
+            )
+        )
+        sms_ids = [row[0] for row in self.env.cr.fetchall()]
+        # SMS are technical records of the SMS queue
+        self.env["sms.sms"].sudo().browse(sms_ids)._campaign_hold()
 
     def _missing_for_launch(self):
         """Everything the campaign and its actions still need before a launch (user's language)."""

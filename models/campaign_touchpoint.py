@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, email_normalize
 
 from .campaign_target import EXCLUSION_REASONS
@@ -22,6 +23,8 @@ TOUCHPOINT_STATES = [
 # A touchpoint in one of these states was really carried out (sent, printed, created...): it counts
 # as a unit of the action's variable cost and as a contact reached.
 CARRIED_STATES = ("sent", "done", "opened", "clicked", "replied", "converted", "bounced", "unsubscribed")
+# Printed on each letter before the touchpoint id: finds a letter's first page in a PDF.
+LETTER_REFERENCE_PREFIX = "CM-"
 # States that do not count as "reached" for the "once per contact" option.
 NOT_REACHED_STATES = ("failed", "excluded", "cancelled")
 
@@ -88,6 +91,20 @@ class CampaignTouchpoint(models.Model):
     res_model = fields.Char(string="Carried by Model", help="Technical name of the record that carried the touchpoint.")
     res_id = fields.Many2oneReference(string="Carried by Record", model_field="res_model")
     failure_reason = fields.Text()
+    # Letters: where the printed letter of the contact is (pages of the run's PDF once complete)
+    letter_attachment_id = fields.Many2one(
+        "ir.attachment",
+        string="Letter PDF",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="PDF holding the letter of this contact: the run's PDF once all its letters are printed.",
+    )
+    letter_page_from = fields.Integer(string="From Page", readonly=True, help="First page of the letter in its PDF.")
+    letter_page_to = fields.Integer(string="To Page", readonly=True, help="Last page of the letter in its PDF.")
+    letter_reference = fields.Char(
+        compute="_compute_letter_reference", help="Reference printed on the letter, to find the contact again."
+    )
 
     _action_run_partner_uniq = models.Constraint(
         "UNIQUE(action_id, run_number, partner_id)",
@@ -99,6 +116,10 @@ class CampaignTouchpoint(models.Model):
     _run_planned_idx = models.Index("(run_id, id) WHERE state = 'planned'")
     _campaign_dispatched_idx = models.Index("(campaign_id, date_dispatched) WHERE date_dispatched IS NOT NULL")
     _server_dispatched_idx = models.Index("(mail_server_id, date_dispatched) WHERE mail_server_id IS NOT NULL")
+
+    def _compute_letter_reference(self):
+        for touchpoint in self:
+            touchpoint.letter_reference = f"{LETTER_REFERENCE_PREFIX}{touchpoint.id}" if touchpoint.id else False
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -136,6 +157,39 @@ class CampaignTouchpoint(models.Model):
             )
         )
         self.invalidate_model(["state", "date_unsubscribed"])
+
+    @api.model
+    def _campaign_mark_sms_unsubscribed(self, traces):
+        """Recipients opted out through the “STOP SMS” link of a campaign SMS (trace already
+        checked by SMS Marketing): the touchpoints of those traces become unsubscribed."""
+        if not traces:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint SET state = 'unsubscribed', date_unsubscribed = %s
+                    WHERE mailing_trace_id IN %s AND state NOT IN ('failed', 'excluded', 'cancelled')""",
+                fields.Datetime.now(),
+                tuple(traces.ids),
+            )
+        )
+        self.invalidate_model(["state", "date_unsubscribed"])
+
+    def _letter_addressee(self):
+        """Contact whose name and postal address head the letter (the contact reached)."""
+        self.ensure_one()
+        return self.partner_id
+
+    def action_open_letter(self):
+        """Open the PDF holding the contact's letter, at its first page."""
+        self.ensure_one()
+        if not self.letter_attachment_id:
+            raise UserError(self.env._("The letter of %(contact)s is not printed yet.", contact=self.partner_id.name))
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self.letter_attachment_id.id}#page={self.letter_page_from or 1}",
+            "target": "new",
+        }
 
     def action_open_record(self):
         self.ensure_one()

@@ -1,1 +1,2 @@
 from . import campaign_todo
+from . import report_campaign_letter
