@@ -9,3 +9,4 @@ from . import mail_mail
 from . import mailing_mailing
 from . import mailing_trace
 from . import res_partner
+from . import res_config_settings
