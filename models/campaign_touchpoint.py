@@ -123,6 +123,7 @@ class CampaignTouchpoint(models.Model):
 
     # Landing page (PURL)
     landing_token = fields.Char(
+        string="Page Key",
         readonly=True,
         copy=False,
         groups="campaign_manager.group_campaign_user",
@@ -350,15 +351,14 @@ class CampaignTouchpoint(models.Model):
         }
 
     def _landing_lead_description(self, values):
-        lines = Markup("").join(
-            Markup("<li>%s: %s</li>") % (label, values[key])
-            for key, label in (
-                ("name", self.env._("Name")),
-                ("email", self.env._("Email")),
-                ("phone", self.env._("Phone")),
-            )
-            if values.get(key)
-        )
+        line = Markup("<li>%s: %s</li>")
+        lines = Markup("")
+        if values.get("name"):
+            lines += line % (self.env._("Name"), values["name"])
+        if values.get("email"):
+            lines += line % (self.env._("Email"), values["email"])
+        if values.get("phone"):
+            lines += line % (self.env._("Phone"), values["phone"])
         intro = self.env._("Reply to the personal page of the campaign %(campaign)s:", campaign=self.campaign_id.name)
         message = plaintext2html(values["message"]) if values.get("message") else Markup("")
         return Markup("<p>%s</p><ul>%s</ul>%s") % (intro, lines, message)
