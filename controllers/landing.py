@@ -54,15 +54,18 @@ class CampaignLandingController(http.Controller):
                 if not errors:
                     touchpoint._landing_convert(values)
         else:
-            # HEAD requests (link checkers) and colleagues previewing the page are not visits
-            if request.httprequest.method == "GET" and not request.env.user._is_internal():
-                touchpoint._landing_record_visit()
             values = {"name": partner.name or "", "email": partner.email or ""}
-        return request.render(
+        response = request.render(
             "campaign_manager.landing_page",
             self._landing_page_values(touchpoint, token, values, errors),
             headers=PAGE_HEADERS,
         )
+        response.flatten()
+        # counted once the page is rendered, so that the row stays locked only until the commit;
+        # HEAD requests (link checkers) and colleagues previewing the page are not visits
+        if request.httprequest.method == "GET" and not request.env.user._is_internal():
+            touchpoint._landing_record_visit()
+        return response
 
     def _landing_page_values(self, touchpoint, token, values, errors):
         action = touchpoint.action_id

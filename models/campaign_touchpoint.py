@@ -275,7 +275,8 @@ class CampaignTouchpoint(models.Model):
 
     def _landing_record_visit(self):
         """Count a visit of the page: first and last visit dates, one more visit. One UPDATE that
-        adds to the stored count, so concurrent visits are all counted."""
+        adds to the stored count: of two concurrent visits, the second fails to serialize and Odoo
+        retries its request (not logged as an error), so every visit is counted."""
         self.ensure_one()
         now = fields.Datetime.now()
         self.env.cr.execute(
@@ -286,7 +287,8 @@ class CampaignTouchpoint(models.Model):
                     WHERE id = %(id)s""",
                 now=now,
                 id=self.id,
-            )
+            ),
+            log_exceptions=False,
         )
         self.invalidate_recordset(["visit_count", "date_visited", "date_last_visited"])
 
@@ -374,8 +376,9 @@ class CampaignTouchpoint(models.Model):
         Every call carries an idempotency key (``X-Campaign-Delivery``, also ``delivery_id`` of each
         contact in the body) that stays the same when it is sent again. A call is sent again only
         when its batch did not commit: the worker died, or the database failed, between the
-        receiver's answer and the commit (at most a few milliseconds): receivers that de-duplicate
-        on that key then handle each contact exactly once.
+        receiver's answer and the commit of the batch (the other calls of the batch still running,
+        at most one timeout since they run in parallel, then a few milliseconds of writes):
+        receivers that de-duplicate on that key then handle each contact exactly once.
 
         Timeouts, connection errors, DNS failures and 408/425/429/5xx answers leave the touchpoint
         planned with ``next_retry`` (the engine skips it until then and does not count the attempt:
@@ -429,6 +432,7 @@ class CampaignTouchpoint(models.Model):
         fields_sent = action.webhook_field_ids
         partners = self.env["res.partner"].with_context(active_test=False).browse([row[1] for row in rows])
         values = {record["id"]: record for record in partners.read(fields_sent.mapped("name"))} if fields_sent else {}
+        # the database's id (a system parameter) tells the keys of two databases apart
         prefix = "cm-" + (self.env["ir.config_parameter"].sudo().get_param("database.uuid") or "")[:8]
         contacts = []
         for tp_id, partner_id, _attempts in rows:

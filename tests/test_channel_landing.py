@@ -252,6 +252,16 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.action.landing_form = False
         self.assertEqual(self.url_open(path, data={"csrf_token": csrf, "name": "N"}).status_code, 404)
 
+    def test_page_in_the_contact_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["campaign_manager"], ["fr_FR"], overwrite=True)
+        self.partners[0].lang = "fr_FR"
+        self._launch(self.campaign)
+        page = self.url_open(self._path(self._touchpoint(self.partners[0]))).text
+        self.assertIn('<html lang="fr-FR"', page)
+        self.assertIn(">Envoyer</button>", page)
+        self.assertIn(">Téléphone</label>", page)
+
     def test_contact_values_are_escaped(self):
         self._launch(self.campaign)
         response = self.url_open(self._path(self._touchpoint(self.partners[2])))
