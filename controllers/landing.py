@@ -23,7 +23,8 @@ class CampaignLandingController(http.Controller):
     visitor's only credential: it gives access to one touchpoint's page and reply form, nothing
     else. Anything wrong with it gets the plain 404 of a page that does not exist."""
 
-    # a frontend route (without languages in the address): its 404 is the one of a missing page
+    # a frontend route (without languages in the address, never in a sitemap): its 404 is the one
+    # of a missing page
     @http.route(
         "/c/<string:token>",
         type="http",
@@ -32,6 +33,7 @@ class CampaignLandingController(http.Controller):
         csrf=True,
         website=True,
         multilang=False,
+        sitemap=False,
     )
     def campaign_landing_page(self, token, **post):
         # the visitor is anonymous: the touchpoint is read with superuser rights once the token,
