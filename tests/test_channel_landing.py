@@ -186,12 +186,24 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.assertEqual(self.url_open(f"/c/{token}").status_code, 404)
         self.assertEqual(self.url_open(f"/c/{other_token}").status_code, 200, "the other campaign's page is fine")
 
+    def test_erased_contact_has_no_page_any_more(self):
+        self._launch(self.campaign)
+        touchpoint = self._touchpoint(self.partners[1])
+        path = self._path(touchpoint)
+        self.assertEqual(self.url_open(path).status_code, 200)
+        erase = self.env["campaign.contact.erase"].create({"partner_ids": [Command.set(self.partners[1].ids)]})
+        erase.action_erase()
+        touchpoint.invalidate_recordset()
+        self.assertFalse(touchpoint.landing_token)
+        self.assertEqual(self.url_open(path).status_code, 404)
+
     def test_form_creates_one_lead_with_the_campaign_utm(self):
         self._launch(self.campaign)
         touchpoint = self._touchpoint(self.partners[1])
         path = self._path(touchpoint)
         page = self.url_open(path)
         self.assertIn('value="purl.1@example.com"', page.text, "the form is filled in for the contact")
+        self.assertIn('name="message"', page.text)
         csrf = self._csrf(page.text)
         form = {
             "csrf_token": csrf,
@@ -241,6 +253,8 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.assertIn("This email address is not valid.", wrong.text)
         self.assertIn("This phone number is not valid.", wrong.text)
         self.assertIn('value="not-an-email"', wrong.text, "what was typed is kept")
+        kept = self.url_open(path, data={"csrf_token": csrf, "name": "", "email": "a@example.com", "message": "<i>Hi"})
+        self.assertIn(">&lt;i&gt;Hi</textarea>", kept.text)
         too_long = self.url_open(path, data={"csrf_token": csrf, "name": "N" * 129, "email": "n@example.com"})
         self.assertIn("At most 128 characters.", too_long.text)
         nothing = self.url_open(path, data={"csrf_token": csrf, "name": "Name"})
