@@ -196,6 +196,8 @@ class TestChannelLanding(CampaignCase, HttpCase):
         touchpoint.invalidate_recordset()
         self.assertFalse(touchpoint.landing_token)
         self.assertEqual(self.url_open(path).status_code, 404)
+        blacklisted = self.env["phone.blacklist"].search([("number", "=", self.partners[1].phone_sanitized)])
+        self.assertEqual(len(blacklisted), 1, "the whole number is blacklisted")
 
     def test_form_creates_one_lead_with_the_campaign_utm(self):
         self._launch(self.campaign)

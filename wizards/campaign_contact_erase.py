@@ -50,9 +50,10 @@ class CampaignContactErase(models.TransientModel):
             phones = [phone for phone in self.partner_ids.mapped("phone_sanitized") if phone]
             for email in emails:
                 self.env["mail.blacklist"]._add(email)
-            for phone in phones:
-                # the phone blacklist is admin-only in Odoo; campaign managers honour an opt-out here
-                self.env["phone.blacklist"].sudo()._add(phone)
+            if phones:
+                # the phone blacklist is admin-only in Odoo; campaign managers honour an opt-out here.
+                # phone.blacklist._add takes a list of numbers (mail.blacklist._add takes one email)
+                self.env["phone.blacklist"].sudo()._add(phones)
         # placeholders and traces are technical records a manager may not own: checked above
         placeholders = (
             self.env["res.partner"]
