@@ -37,6 +37,8 @@
         "views/mailing_mailing_views.xml",
         "views/ir_mail_server_views.xml",
         "views/res_partner_views.xml",
+        "views/campaign_landing_templates.xml",
+        "views/res_config_settings_views.xml",
         "views/campaign_manager_menus.xml",
         "reports/campaign_letter_reports.xml",
         "reports/campaign_letter_templates.xml",

@@ -10,3 +10,4 @@ from . import mailing_mailing
 from . import mailing_trace
 from . import res_partner
 from . import sms_sms
+from . import res_config_settings

@@ -1,3 +1,4 @@
+import secrets
 import time
 from datetime import timedelta
 
@@ -6,6 +7,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, is_html_empty
+
+from ..webhook import WebhookUrlError, check_url
 
 CHANNELS = [
     ("email", "Email"),
@@ -57,6 +60,25 @@ FOLLOWUP_CONDITIONS = {
 DEFAULT_BATCH_SIZE = 500
 # Texts rendered per contact by the scheduler (placeholders checked like Odoo's templates).
 CONTENT_FIELDS = {"sms_body", "sms_template_id", "letter_subject", "letter_body"}
+
+# Webhooks: contacts posted at once (in parallel) in one batch in "one call per contact" mode, so that
+# a batch, which holds its touchpoints' rows and the campaign's share lock, lasts about one timeout.
+WEBHOOK_PARALLEL = 10
+# Contact fields a webhook may send: stored, simple, readable by every internal user.
+WEBHOOK_FIELD_TYPES = (
+    "boolean",
+    "char",
+    "date",
+    "datetime",
+    "float",
+    "integer",
+    "many2one",
+    "monetary",
+    "selection",
+    "text",
+)
+WEBHOOK_DEFAULT_FIELDS = ("name", "email")
+WEBHOOK_ALLOW_PRIVATE_PARAM = "campaign_manager.webhook_allow_private"
 
 ACTION_STATES = [
     ("draft", "Draft"),
@@ -234,6 +256,85 @@ class CampaignAction(models.Model):
         "the company letterhead, the date and the postal address block are added around it.",
     )
 
+    # Landing page (PURL): one personal page per contact, at the address of their touchpoint.
+    landing_delivery = fields.Selection(
+        selection=[("email", "By email"), ("letter", "By letter")],
+        string="Link Sent",
+        default="email",
+        help="How contacts receive the link to their page (an email or a letter of the campaign that "
+        "follows this action). Pages are made only for the contacts that channel can reach: with an "
+        "email address (not blacklisted), or with a full postal address.",
+    )
+    landing_title = fields.Char(
+        string="Page Title",
+        help="Title of the page. Placeholders such as {{ object.name }} are replaced with the contact's values.",
+    )
+    landing_body = fields.Html(
+        string="Page Content",
+        sanitize="email_outgoing",
+        help="Content of the page, personalised for each contact like an email template "
+        '(e.g. <t t-out="object.name"/>).',
+    )
+    landing_form = fields.Boolean(
+        string="Reply Form",
+        help="Show a form (name, email, phone, message) on the page: each reply creates a lead "
+        "carrying the campaign's UTM values.",
+    )
+    landing_thanks = fields.Html(
+        string="Thank-you Text",
+        help="Shown once the form is sent. Leave empty for a short default message.",
+    )
+
+    # Webhook: a signed JSON POST per contact or per batch.
+    webhook_url = fields.Char(
+        string="Webhook URL",
+        help="https address the contacts are posted to. Loopback, private and link-local addresses are "
+        "refused unless an administrator allows them in the settings.",
+    )
+    webhook_secret = fields.Char(
+        string="Signing Secret",
+        compute="_compute_webhook_secret",
+        store=True,
+        readonly=False,
+        precompute=True,
+        groups="campaign_manager.group_campaign_user",
+        help="Key of the HMAC-SHA256 signature of each call's body, sent in the X-Campaign-Signature "
+        "header (sha256=<hex>): give it to the receiver so that it can check the calls come from us.",
+    )
+    webhook_mode = fields.Selection(
+        selection=[("contact", "One call per contact"), ("batch", "One call per batch")],
+        string="Calls",
+        default="contact",
+        help="One call per contact, or one call carrying a batch of contacts.",
+    )
+    webhook_field_ids = fields.Many2many(
+        "ir.model.fields",
+        "campaign_action_webhook_field_rel",
+        "action_id",
+        "field_id",
+        string="Contact Fields",
+        compute="_compute_webhook_field_ids",
+        store=True,
+        readonly=False,
+        precompute=True,
+        domain=[
+            ("model", "=", "res.partner"),
+            ("store", "=", True),
+            ("groups", "=", False),
+            ("ttype", "in", WEBHOOK_FIELD_TYPES),
+        ],
+        help="Fields of the contact sent with each contact, besides its id.",
+    )
+    webhook_timeout = fields.Integer(
+        string="Timeout (seconds)", default=10, help="How long to wait for the receiver's answer."
+    )
+    webhook_max_attempts = fields.Integer(
+        string="Attempts",
+        default=5,
+        help="Calls tried before a contact is marked failed when the receiver cannot be reached or "
+        "answers with a server error; the waits between them double from one minute.",
+    )
+
     # Costs
     fixed_cost = fields.Monetary(currency_field="currency_id")
     unit_cost = fields.Monetary(
@@ -274,6 +375,10 @@ class CampaignAction(models.Model):
     _costs_positive = models.Constraint(
         "CHECK(fixed_cost >= 0 AND unit_cost >= 0)", "The costs of an action cannot be negative."
     )
+    _webhook_limits = models.Constraint(
+        "CHECK(webhook_timeout BETWEEN 1 AND 60 AND webhook_max_attempts BETWEEN 1 AND 10)",
+        "A webhook waits 1 to 60 seconds for an answer and is tried 1 to 10 times.",
+    )
 
     # ------------------------------------------------------------------
     # COMPUTE
@@ -309,6 +414,20 @@ class CampaignAction(models.Model):
         for action in self:
             if action.channel:
                 action.medium_id = action._default_medium()
+
+    @api.depends("channel")
+    def _compute_webhook_secret(self):
+        for action in self:
+            if action.channel == "webhook" and not action.webhook_secret:
+                action.webhook_secret = secrets.token_urlsafe(32)
+
+    @api.depends("channel")
+    def _compute_webhook_field_ids(self):
+        field_ids = self.env["ir.model.fields"]._get_ids("res.partner")
+        defaults = [field_ids[name] for name in WEBHOOK_DEFAULT_FIELDS if name in field_ids]
+        for action in self:
+            if action.channel == "webhook" and not action.webhook_field_ids:
+                action.webhook_field_ids = [fields.Command.set(defaults)]
 
     def _compute_run_count(self):
         groups = self.env["campaign.action.run"]._read_group(
@@ -394,6 +513,50 @@ class CampaignAction(models.Model):
                     )
                 )
 
+    def _check_landing_placeholders(self):
+        """The page is rendered for anonymous visitors like a mail template is rendered: only the
+        users allowed to write code in templates may save more than simple placeholders. Called on
+        create and write (constraints run as superuser: they cannot tell who writes)."""
+        if self.env.su or self.env.user.has_group("mail.group_mail_template_editor"):
+            return
+        renderer = self.env["mail.render.mixin"]
+        for action in self:
+            if renderer._has_unsafe_expression_template_qweb(
+                action.landing_body, "res.partner"
+            ) or renderer._has_unsafe_expression_template_inline_template(action.landing_title, "res.partner"):
+                raise AccessError(
+                    self.env._(
+                        "The page of “%(name)s” contains code: only template editors may use more than "
+                        "simple placeholders such as the contact's name.",
+                        name=action.name,
+                    )
+                )
+
+    @api.constrains("webhook_url")
+    def _check_webhook_url(self):
+        allow_private = self._webhook_allow_private()
+        for action in self.filtered("webhook_url"):
+            try:
+                check_url(action.webhook_url, allow_private=allow_private)
+            except WebhookUrlError as error:
+                if error.code != "unresolved":  # checked again before each call; DNS can change
+                    raise ValidationError(action._webhook_url_error_message(error)) from error
+
+    @api.constrains("webhook_field_ids")
+    def _check_webhook_fields(self):
+        for action in self:
+            wrong = action.webhook_field_ids.filtered(
+                lambda f: f.model != "res.partner" or not f.store or f.groups or f.ttype not in WEBHOOK_FIELD_TYPES
+            )
+            if wrong:
+                raise ValidationError(
+                    self.env._(
+                        "A webhook can only send simple stored fields of the contact that every user may "
+                        "read; not: %(fields)s",
+                        fields=", ".join(wrong.mapped("field_description")),
+                    )
+                )
+
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
@@ -403,6 +566,7 @@ class CampaignAction(models.Model):
         if any(CONTENT_FIELDS & set(vals) for vals in vals_list):
             actions._check_content_placeholders()
         actions._sync_utm_source()
+        actions.filtered(lambda a: a.landing_title or a.landing_body)._check_landing_placeholders()
         return actions
 
     def write(self, vals):
@@ -413,6 +577,8 @@ class CampaignAction(models.Model):
             self._check_content_placeholders()
         if {"name", "campaign_id"} & set(vals):
             self._sync_utm_source()
+        if {"landing_title", "landing_body"} & set(vals):
+            self._check_landing_placeholders()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -631,6 +797,8 @@ class CampaignAction(models.Model):
             "email": self._missing_for_email,
             "sms": self._missing_for_sms,
             "letter": self._missing_for_letter,
+            "landing": self._missing_for_landing,
+            "webhook": self._missing_for_webhook,
         }
 
     def _missing_for_email(self):
@@ -662,6 +830,53 @@ class CampaignAction(models.Model):
                 self.env._("the PDF converter wkhtmltopdf on the server (ask your administrator to install it)")
             )
         return missing
+
+    def _missing_for_landing(self):
+        self.ensure_one()
+        missing = []
+        if not self.landing_title:
+            missing.append(self.env._("a title for the page"))
+        if is_html_empty(self.landing_body):
+            missing.append(self.env._("a content for the page"))
+        return missing
+
+    def _missing_for_webhook(self):
+        self.ensure_one()
+        missing = []
+        if not self.webhook_url:
+            missing.append(self.env._("a webhook URL"))
+        else:
+            try:
+                check_url(self.webhook_url, allow_private=self._webhook_allow_private())
+            except WebhookUrlError as error:
+                if error.code != "unresolved":
+                    missing.append(self._webhook_url_error_message(error))
+        if not self.sudo().webhook_secret:  # the secret is only read to know it is set
+            missing.append(self.env._("a secret to sign the webhook calls"))
+        return missing
+
+    @api.model
+    def _webhook_allow_private(self):
+        """Whether an administrator allowed webhooks to loopback, private and link-local addresses."""
+        # a system parameter: any user's action is checked against the administrator's choice
+        value = self.env["ir.config_parameter"].sudo().get_param(WEBHOOK_ALLOW_PRIVATE_PARAM)
+        return value not in (False, None, "", "0", "False", "false")
+
+    def _webhook_url_error_message(self, error):
+        """The translated explanation of a :class:`WebhookUrlError`."""
+        if error.code == "scheme":
+            return self.env._("The webhook URL must start with https://.")
+        if error.code == "credentials":
+            return self.env._("The webhook URL must not contain a user name or password: use the signing secret.")
+        if error.code == "host":
+            return self.env._("The webhook URL has no valid host name or port.")
+        if error.code == "unresolved":
+            return self.env._("The host name of the webhook URL cannot be resolved.")
+        return self.env._(
+            "The webhook URL leads to %(address)s, a loopback, private, link-local or reserved address: "
+            "refused. An administrator can allow such addresses in the settings.",
+            address=error.address,
+        )
 
     def _prepare_content_mailing_values(self):
         """Values of the mailing holding the action's email content (never sent itself)."""
@@ -810,7 +1025,21 @@ class CampaignAction(models.Model):
         ``method(run, touchpoints)``. It must give every touchpoint a state other than
         'planned' (or leave it planned to retry it later), never commit, and raise on errors
         that concern the whole batch; the engine then retries each touchpoint alone."""
-        return {"email": self._dispatch_email, "sms": self._dispatch_sms, "letter": self._dispatch_letter}
+        return {
+            "email": self._dispatch_email,
+            "sms": self._dispatch_sms,
+            "letter": self._dispatch_letter,
+            "landing": self._dispatch_landing,
+            "webhook": self._dispatch_webhook,
+        }
+
+    def _channel_batch_size(self, batch_size):
+        """Touchpoints a batch of the action may take (the engine's batch size unless the channel
+        needs smaller batches)."""
+        self.ensure_one()
+        if self.channel == "webhook" and self.webhook_mode == "contact":
+            return min(batch_size, WEBHOOK_PARALLEL)
+        return batch_size
 
     def _channel_finishers(self):
         """Per channel, an optional method called once when a run has carried out all its
@@ -818,7 +1047,9 @@ class CampaignAction(models.Model):
         return {"letter": self._finish_letter}
 
     def _dispatch_email(self, run, touchpoints):
-        self.env["mailing.mailing"]._campaign_send(run, touchpoints)
+        # the emails can show each contact's landing page address (res.partner.campaign_landing_url)
+        mailings = self.env["mailing.mailing"].with_context(campaign_landing_campaign_id=run.campaign_id.id)
+        mailings._campaign_send(run.with_env(mailings.env), touchpoints.with_env(mailings.env))
 
     def _dispatch_sms(self, run, touchpoints):
         """SMS go the same way as emails: the run's SMS mailing queues them (sms.sms records,
@@ -826,7 +1057,17 @@ class CampaignAction(models.Model):
         self.env["mailing.mailing"]._campaign_send(run, touchpoints)
 
     def _dispatch_letter(self, run, touchpoints):
-        self.env["report.campaign_manager.report_campaign_letter"]._campaign_print_batch(run, touchpoints)
+        # the letters can show each contact's landing page address, like the emails
+        report = self.env["report.campaign_manager.report_campaign_letter"].with_context(
+            campaign_landing_campaign_id=run.campaign_id.id
+        )
+        report._campaign_print_batch(run.with_env(report.env), touchpoints.with_env(report.env))
 
     def _finish_letter(self, run):
         self.env["report.campaign_manager.report_campaign_letter"]._campaign_bind_run(run)
+
+    def _dispatch_landing(self, run, touchpoints):
+        touchpoints._landing_publish()
+
+    def _dispatch_webhook(self, run, touchpoints):
+        touchpoints._webhook_send(run)

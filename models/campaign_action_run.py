@@ -242,7 +242,7 @@ class CampaignActionRun(models.Model):
                 with self._batch():
                     if not self._campaign_is_active():
                         return
-                    limit = self._send_quota(batch_size)
+                    limit = self._send_quota(action._channel_batch_size(batch_size))
                     if limit <= 0:
                         self._append_log(self.env._("Sending limit reached: the rest waits for the next window."))
                         return
@@ -335,7 +335,9 @@ class CampaignActionRun(models.Model):
         return str(message)[:2000]
 
     def _after_batch(self, touchpoints):
-        """Touchpoints the channel left planned are retried later, up to MAX_ATTEMPTS."""
+        """Touchpoints the channel left planned are retried later, up to MAX_ATTEMPTS. Those the
+        channel deferred itself (``next_retry`` in the future: a webhook waiting to be tried again)
+        are left alone: the channel counts their attempts and fails them at its own limit."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -344,10 +346,12 @@ class CampaignActionRun(models.Model):
                           state = CASE WHEN attempt_count + 1 >= %(max)s THEN 'failed' ELSE state END,
                           failure_reason = CASE WHEN attempt_count + 1 >= %(max)s
                                                 THEN %(reason)s ELSE failure_reason END
-                    WHERE id IN %(ids)s AND state = 'planned'""",
+                    WHERE id IN %(ids)s AND state = 'planned'
+                      AND (next_retry IS NULL OR next_retry <= %(now)s)""",
                 max=MAX_ATTEMPTS,
                 reason=self.env._("Not carried out after %(count)s attempts.", count=MAX_ATTEMPTS),
                 ids=tuple(touchpoints.ids),
+                now=fields.Datetime.now(),
             )
         )
         touchpoints.invalidate_recordset()
@@ -361,7 +365,8 @@ class CampaignActionRun(models.Model):
 
     def _claim(self, limit, touchpoint_ids=None):
         """Take up to ``limit`` planned touchpoints of the run for this transaction (rows locked,
-        skipped by other workers) and stamp them as dispatched now. Returns their ids."""
+        skipped by other workers) and stamp them as dispatched now. Touchpoints waiting for a
+        retry (``next_retry`` in the future) are left for later. Returns their ids."""
         self.ensure_one()
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
         self.env.cr.execute(
@@ -371,6 +376,7 @@ class CampaignActionRun(models.Model):
                 """WITH claimed AS MATERIALIZED (
                         SELECT tp.id FROM campaign_touchpoint tp
                          WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
+                           AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s)
                          ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
                    UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
                      FROM claimed

@@ -371,7 +371,11 @@ class CampaignTarget(models.Model):
         """
         campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
-        if channel in ("email", "landing"):
+        if channel == "landing":
+            # a landing page sends nothing itself: its contacts are those the channel delivering
+            # their link (an email or a letter) can reach
+            channel = (action.landing_delivery if action else False) or "email"
+        if channel == "email":
             address = SQL("p.email_normalized")
             no_address = SQL("p.email_normalized IS NULL")
             blacklisted = SQL(
