@@ -27,6 +27,7 @@
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_campaign_launch_views.xml",
+        "wizards/campaign_campaign_order_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
         "views/campaign_action_views.xml",
