@@ -38,8 +38,14 @@
         "views/ir_mail_server_views.xml",
         "views/campaign_manager_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "campaign_manager/static/src/js/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/campaign_campaign_demo.xml",
+        "demo/campaign_order_demo.xml",
     ],
 }

@@ -255,7 +255,9 @@ class CampaignAction(models.Model):
         help="Past opens and clicks of the action's contacts (emails of any mailing to them) the suggestion rests on.",
     )
     send_time_slot_count = fields.Integer(
-        string="In the Best Hour", compute="_compute_send_time", help="Opens and clicks that fell in the suggested hour."
+        string="In the Best Hour",
+        compute="_compute_send_time",
+        help="Opens and clicks that fell in the suggested hour.",
     )
     send_time_tz = fields.Char(string="Timezone", compute="_compute_send_time")
     send_time_summary = fields.Char(string="Send-Time Suggestion", compute="_compute_send_time")
@@ -453,9 +455,7 @@ class CampaignAction(models.Model):
         """Move the action to the next suggested weekday and hour (see ``send_time_summary``)."""
         self.ensure_one()
         if self.channel != "email" or not self.send_time_weekday:
-            raise UserError(
-                self.env._("There is no send-time suggestion to apply: see why on the action's Email tab.")
-            )
+            raise UserError(self.env._("There is no send-time suggestion to apply: see why on the action's Email tab."))
         if self.schedule_type == "after":
             raise UserError(
                 self.env._("The action “%(name)s” follows another action: its time comes from it.", name=self.name)

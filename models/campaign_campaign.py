@@ -257,7 +257,6 @@ class CampaignCampaign(models.Model):
     run_count = fields.Integer(string="Runs Count", compute="_compute_counts")
     order_step = fields.Selection(
         selection=ORDER_STEPS,
-        string="Order Step",
         required=True,
         default="contacts",
         readonly=True,

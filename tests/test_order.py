@@ -64,7 +64,9 @@ class TestOrder(CampaignCase):
     @freeze_time("2026-03-02 08:00:00")
     def test_walk_every_step_to_launch(self):
         # 1-2. summary, then create and name: the campaign exists (draft) from this step on
-        wizard = self._wizard(name="SpringSale", scope="personal", campaign_type="fidelity", date_start=date(2026, 3, 2))
+        wizard = self._wizard(
+            name="SpringSale", scope="personal", campaign_type="fidelity", date_start=date(2026, 3, 2)
+        )
         self.assertFalse(wizard.campaign_id)
         wizard.action_next()
         campaign = wizard.campaign_id
@@ -102,7 +104,7 @@ class TestOrder(CampaignCase):
         self.assertEqual(wizard.step, "media")
         self.assertEqual(campaign.order_step, "media")
         self.assertEqual(
-            campaign.target_ids.mapped("name"), ["Fair visitors", "Import a file"], "the pending choice (file) is added"
+            campaign.target_ids.mapped("name"), ["Fair visitors", "Imported file"], "the pending choice (file) is added"
         )
         self.assertEqual(len(campaign.target_ids[1].partner_ids), 2)
         # the filter was replaced by the file before Next: add it back from the contacts step
@@ -168,6 +170,16 @@ class TestOrder(CampaignCase):
         wizard.action_next()
         self.assertEqual((first.schedule_type, first.date_start), ("now", False))
         self.assertEqual((second.schedule_type, second.date_start), ("at", datetime(2026, 4, 1, 10, 0)))
+
+    def test_remove_a_target_from_the_order(self):
+        wizard = self._to_media()
+        wizard.action_back()
+        target = wizard.target_ids
+        self.assertEqual(wizard.audience_final, 5)
+        result = target.with_context(campaign_order_id=wizard.id).action_remove_from_order()
+        self.assertEqual((result["res_model"], result["res_id"]), ("campaign.campaign.order", wizard.id))
+        self.assertFalse(target.exists())
+        self.assertEqual((wizard.audience_total, wizard.audience_final), (0, 0), "the figures follow")
 
     def test_steps_cannot_be_skipped(self):
         wizard = self._wizard()
@@ -255,9 +267,7 @@ class TestOrder(CampaignCase):
         resumed.action_next()
         resumed.action_next()
         self.assertEqual(resumed.step, "schedule")
-        again = self.env["campaign.campaign.order"].browse(
-            campaign.action_ids.action_resume_order()["res_id"]
-        )
+        again = self.env["campaign.campaign.order"].browse(campaign.action_ids.action_resume_order()["res_id"])
         self.assertEqual(again.step, "schedule")
         # a campaign made without the order resumes at its contacts
         other = self._campaign("MadeByHand")

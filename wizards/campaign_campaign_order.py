@@ -50,7 +50,7 @@ class CampaignCampaignOrder(models.TransientModel):
         default="manual",
         help="Each addition becomes a target of the campaign; contacts found in several targets are reached once.",
     )
-    target_name = fields.Char(string="Target Name", help="Name of the target to add (default: after its source).")
+    target_name = fields.Char(help="Name of the target to add (default: after its source).")
     target_type = fields.Selection(
         selection=[("dynamic", "Dynamic"), ("static", "Static")],
         string="Kind",
@@ -427,7 +427,7 @@ class CampaignCampaignOrder(models.TransientModel):
             )._apply_mode()
             return
         groups = defaultdict(list)
-        for line in self.schedule_line_ids.filtered(lambda l: l.action_id.state == "draft"):
+        for line in self.schedule_line_ids.filtered(lambda ln: ln.action_id.state == "draft"):
             action = line.action_id
             if (line.schedule_type, line.date_start) != (action.schedule_type, action.date_start):
                 groups[(line.schedule_type, line.date_start)].append(action.id)
@@ -459,7 +459,7 @@ class CampaignCampaignOrder(models.TransientModel):
         :return: the new campaign.target, or an empty recordset when nothing was given
         """
         self.ensure_one()
-        labels = dict(self._fields["target_source"]._description_selection(self.env))
+        labels = dict(self.env["campaign.target"]._fields["source"]._description_selection(self.env))
         source = self.target_source
         values = {"campaign_id": self.campaign_id.id, "source": source}
         given = False
@@ -481,7 +481,9 @@ class CampaignCampaignOrder(models.TransientModel):
             given = True
         if not given:
             if explicit:
-                raise UserError(self.env._("Pick contacts, build a filter, choose mailing lists or a file to import first."))
+                raise UserError(
+                    self.env._("Pick contacts, build a filter, choose mailing lists or a file to import first.")
+                )
             return self.env["campaign.target"]
         values["name"] = self.target_name or (source == "file" and self.import_filename) or labels[source]
         target = self.env["campaign.target"].create(values)
