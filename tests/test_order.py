@@ -274,6 +274,14 @@ class TestOrder(CampaignCase):
         self.assertEqual(other.order_step, "contacts")
         opened = self.env["campaign.campaign.order"].browse(other.action_order()["res_id"])
         self.assertEqual((opened.step, opened.name), ("contacts", "MadeByHand"))
+        # launched with the Launch button instead, its order is over too
+        self._manual_target(other, self.picked)
+        self._email_action(other)
+        other.date_start = date(2026, 3, 2)
+        Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=other.id)).save().action_launch()
+        self.assertEqual(other.order_step, "done")
+        with self.assertRaises(UserError):
+            other.action_order()
 
     @freeze_time("2026-03-02 08:00:00")
     def test_launch_lists_what_is_missing(self):

@@ -110,6 +110,7 @@ class CampaignCampaignLaunch(models.TransientModel):
             )
         if not campaign.date_start:
             campaign.date_start = fields.Date.context_today(self)
+        campaign.order_step = "done"  # launched: nothing left to order, whichever way it got here
         campaign.action_ids.filtered(lambda a: a.state == "draft").action_schedule()
         if campaign.state == "draft":
             campaign.action_set_ready()

@@ -252,8 +252,7 @@ class CampaignCampaignOrder(models.TransientModel):
         launch = self.launch_id or self.env["campaign.campaign.launch"].create(
             {"campaign_id": campaign.id, "mode": "planned"}
         )
-        launch.action_launch()
-        campaign.order_step = "done"
+        launch.action_launch()  # marks the order done
         return {
             "type": "ir.actions.act_window",
             "res_model": "campaign.campaign",
