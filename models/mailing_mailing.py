@@ -5,6 +5,10 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+# What mass mailing writes on a mailing after each batch it sends.
+MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
+# Mass mailing's own links, never shortened (same list as mass mailing's shortener).
+LINK_SHORTENER_BLACKLIST = ["/unsubscribe_from_list", "/view", "/cards"]
 # Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
 NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
 
@@ -32,6 +36,17 @@ class MailingMailing(models.Model):
         copy=False,
         help="Run of the campaign action this mailing carried out.",
     )
+
+    def write(self, vals):
+        if (
+            self
+            and set(vals) <= MASS_MAILING_STATUS_FIELDS
+            and all(mailing.campaign_run_id and mailing.state == "done" for mailing in self)
+        ):
+            # mass mailing marks a mailing done after every batch; a campaign run mailing is done from
+            # its creation, and skipping this write spares every worker sending the run a lock on it
+            return True
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # GUARDS: campaign mailings are sent by the campaign engine only
@@ -76,6 +91,14 @@ class MailingMailing(models.Model):
     # ------------------------------------------------------------------
     # TRACKING SETTINGS
     # ------------------------------------------------------------------
+    def _get_seen_list(self):
+        """A campaign run never reaches an address twice (contacts de-duplicated by address when the
+        run is generated, traces checked before each batch): no need to read back every trace of
+        the mailing before each batch of emails."""
+        if self.campaign_run_id:
+            return set()
+        return super()._get_seen_list()
+
     def _get_link_tracker_values(self):
         """Without sales link tracking, tracked links of campaign mailings carry no UTM values."""
         values = super()._get_link_tracker_values()
@@ -85,8 +108,12 @@ class MailingMailing(models.Model):
         return values
 
     def _get_mass_mailing_context(self):
-        """Without click tracking, links of campaign mailings are not shortened."""
+        """Campaign mailings always queue their emails (Odoo's mail queue sends them, each one
+        checking that the campaign is still active); without click tracking, links are not
+        shortened."""
         context = super()._get_mass_mailing_context()
+        if self.campaign_run_id:
+            context["default_force_send"] = False
         campaign = self.campaign_action_id.campaign_id
         if campaign and not campaign.track_clicks:
             context.pop("post_convert_links", None)
@@ -144,7 +171,10 @@ class MailingMailing(models.Model):
             "mailing_domain": str([("campaign_touchpoint_ids.run_id", "=", run.id)]),
             "contact_list_ids": [fields.Command.clear()],
             "user_id": action.user_id.id or self.env.user.id,
-            "state": "draft",
+            # sent by the campaign engine only (never by mass mailing's queue): done from the start
+            "state": "done",
+            "sent_date": fields.Datetime.now(),
+            "kpi_mail_required": False,
             "ab_testing_enabled": False,
         }
         values.update(campaign._mailing_reply_values())
@@ -154,7 +184,13 @@ class MailingMailing(models.Model):
             mailing = self.create(values)
         else:
             mailing = action.mailing_id.copy(values)
-        if campaign.track_sales_links and not campaign.track_clicks:
+        if campaign.track_clicks:
+            # the links are the same for every recipient: shorten them once here, instead of once per
+            # recipient when each email is rendered (mass mailing's biggest cost per recipient)
+            mailing.body_html = mailing._shorten_links(
+                mailing.body_html, mailing._get_link_tracker_values(), blacklist=LINK_SHORTENER_BLACKLIST
+            )
+        elif campaign.track_sales_links:
             mailing.body_html = mailing._campaign_add_utm_params(mailing.body_html)
         run.mailing_id = mailing
         return mailing
@@ -182,6 +218,8 @@ class MailingMailing(models.Model):
         to_send = [partner_id for partner_id in partner_ids if partner_id not in traced]
         if to_send:
             mailing._action_send_mail(res_ids=to_send)
+            # the mail queue runs hourly by default: wake it up for these emails
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
         self.env.flush_all()
         server = run._mail_server()
         self.env.cr.execute(

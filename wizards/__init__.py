@@ -5,3 +5,4 @@ from . import campaign_campaign_launch
 from . import campaign_campaign_launch_line
 from . import campaign_campaign_order
 from . import campaign_campaign_order_line
+from . import campaign_contact_erase

@@ -99,6 +99,8 @@ class CampaignCampaignLaunch(models.TransientModel):
         if campaign.state not in ("draft", "ready", "stopped"):
             raise UserError(self.env._("Only a draft, ready or stopped campaign can be launched."))
         self._apply_mode()
+        if not campaign.date_start:
+            campaign.date_start = fields.Date.context_today(self)
         missing = campaign._missing_for_launch()
         if missing:
             raise UserError(
@@ -108,8 +110,6 @@ class CampaignCampaignLaunch(models.TransientModel):
                     missing="\n".join(f"- {item}" for item in missing),
                 )
             )
-        if not campaign.date_start:
-            campaign.date_start = fields.Date.context_today(self)
         campaign.order_step = "done"  # launched: nothing left to order, whichever way it got here
         campaign.action_ids.filtered(lambda a: a.state == "draft").action_schedule()
         if campaign.state == "draft":
