@@ -27,6 +27,7 @@
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_campaign_launch_views.xml",
+        "wizards/campaign_campaign_order_views.xml",
         "wizards/campaign_contact_erase_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
@@ -47,9 +48,13 @@
         "web.report_assets_common": [
             "campaign_manager/static/src/scss/campaign_letter_report.scss",
         ],
+        "web.assets_tests": [
+            "campaign_manager/static/src/js/tours/**/*",
+        ],
     },
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/campaign_campaign_demo.xml",
+        "demo/campaign_order_demo.xml",
     ],
 }

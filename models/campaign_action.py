@@ -1,7 +1,8 @@
 import secrets
-import time
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from time import monotonic
 
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -79,6 +80,18 @@ WEBHOOK_FIELD_TYPES = (
 )
 WEBHOOK_DEFAULT_FIELDS = ("name", "email")
 WEBHOOK_ALLOW_PRIVATE_PARAM = "campaign_manager.webhook_allow_private"
+
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+# Fewer past opens and clicks than this and the send-time suggestion would be noise: none is made.
+SEND_TIME_MIN_EVENTS = 20
 
 ACTION_STATES = [
     ("draft", "Draft"),
@@ -368,6 +381,28 @@ class CampaignAction(models.Model):
         help="UTM medium of the action (Email, SMS, Letter...), set from its channel.",
     )
 
+    campaign_order_step = fields.Selection(related="campaign_id.order_step", string="Campaign Order Step")
+
+    # Send-time suggestion (email): from this database's past opens and clicks of the same contacts.
+    send_time_weekday = fields.Selection(
+        selection=WEEKDAYS, string="Best Weekday", compute="_compute_send_time", help="Suggested day to send."
+    )
+    send_time_hour = fields.Integer(
+        string="Best Hour", compute="_compute_send_time", help="Suggested hour (0-23), in the responsible's timezone."
+    )
+    send_time_event_count = fields.Integer(
+        string="Opens and Clicks",
+        compute="_compute_send_time",
+        help="Past opens and clicks of the action's contacts (emails of any mailing to them) the suggestion rests on.",
+    )
+    send_time_slot_count = fields.Integer(
+        string="In the Best Hour",
+        compute="_compute_send_time",
+        help="Opens and clicks that fell in the suggested hour.",
+    )
+    send_time_tz = fields.Char(string="Timezone", compute="_compute_send_time")
+    send_time_summary = fields.Char(string="Send-Time Suggestion", compute="_compute_send_time")
+
     _delay_positive = models.Constraint("CHECK(delay >= 0)", "The delay of an action cannot be negative.")
     _interval_positive = models.Constraint(
         "CHECK(interval_number > 0)", "A recurring action repeats at least every 1 day, week or month."
@@ -444,6 +479,42 @@ class CampaignAction(models.Model):
         counts = {action.id: count for action, count in groups}
         for action in self:
             action.touchpoint_count = counts.get(action.id, 0)
+
+    @api.depends("channel", "target_ids", "campaign_id.target_ids", "user_id.tz")
+    def _compute_send_time(self):
+        labels = dict(self._fields["send_time_weekday"]._description_selection(self.env))
+        for action in self:
+            action.send_time_weekday = False
+            action.send_time_hour = 0
+            action.send_time_event_count = 0
+            action.send_time_slot_count = 0
+            action.send_time_tz = action._send_time_tz()
+            action.send_time_summary = False
+            origin = action._origin
+            if action.channel != "email" or not origin.id or not origin._effective_targets():
+                continue
+            weekday, hour, slot_count, total = origin._send_time_best_slot(action.send_time_tz)
+            action.send_time_event_count = total
+            if total < SEND_TIME_MIN_EVENTS:
+                action.send_time_summary = self.env._(
+                    "Not enough history: %(events)s past opens and clicks of these contacts, at least %(minimum)s "
+                    "are needed to suggest a time.",
+                    events=total,
+                    minimum=SEND_TIME_MIN_EVENTS,
+                )
+                continue
+            action.send_time_weekday = weekday
+            action.send_time_hour = hour
+            action.send_time_slot_count = slot_count
+            action.send_time_summary = self.env._(
+                "%(weekday)s at %(time)s (%(tz)s): %(slot)s of the %(events)s past opens and clicks of these "
+                "contacts fell in that hour.",
+                weekday=labels[weekday],
+                time=f"{hour:02d}:00",
+                tz=action.send_time_tz,
+                slot=slot_count,
+                events=total,
+            )
 
     # ------------------------------------------------------------------
     # CONSTRAINTS
@@ -634,6 +705,28 @@ class CampaignAction(models.Model):
             "context": {"campaign_content": True},
         }
 
+    def action_apply_send_time(self):
+        """Move the action to the next suggested weekday and hour (see ``send_time_summary``)."""
+        self.ensure_one()
+        if self.channel != "email" or not self.send_time_weekday:
+            raise UserError(self.env._("There is no send-time suggestion to apply: see why on the action's Email tab."))
+        if self.schedule_type == "after":
+            raise UserError(
+                self.env._("The action “%(name)s” follows another action: its time comes from it.", name=self.name)
+            )
+        if self.state not in ("draft", "scheduled") or self.run_ids:
+            raise UserError(self.env._("The action “%(name)s” has already run: it cannot move.", name=self.name))
+        values = {"date_start": self._send_time_next_slot()}
+        if self.schedule_type == "now":
+            values["schedule_type"] = "at"
+        self.write(values)
+        return True
+
+    def action_resume_order(self):
+        """Back to the order of the action's campaign, at the step it reached."""
+        self.ensure_one()
+        return self.campaign_id.action_order()
+
     def action_open_duplicate(self):
         return {
             "type": "ir.actions.act_window",
@@ -714,6 +807,70 @@ class CampaignAction(models.Model):
     def _audience_stats(self):
         self.ensure_one()
         return self._effective_targets()._audience_stats(self.channel, action=self)
+
+    def _send_time_tz(self):
+        """Timezone of the suggestion: the responsible's, else the current user's, else UTC."""
+        self.ensure_one()
+        tz = self.user_id.tz or self.env.user.tz or "UTC"
+        return tz if tz in pytz.all_timezones_set else "UTC"
+
+    def _send_time_best_slot(self, tz):
+        """Best (weekday, hour) to reach the action's contacts, from the opens and clicks of the
+        emails of any mailing sent to them, in one query.
+
+        :param str tz: timezone name in which weekdays and hours are counted
+        :return: (weekday key of WEEKDAYS or False, hour, events in that hour, events in all)
+        """
+        self.ensure_one()
+        self.env["mailing.trace"].flush_model(["model", "res_id", "open_datetime", "links_click_datetime"])
+        self.env["campaign.target"].flush_model(["partner_ids"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH audience AS (
+                    SELECT DISTINCT u.partner_id FROM (%(contacts)s) AS u(target_id, partner_id)
+                     WHERE u.partner_id IS NOT NULL
+                ),
+                events AS (
+                    SELECT tr.open_datetime AS happened
+                      FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
+                     WHERE tr.model = 'res.partner' AND tr.open_datetime IS NOT NULL
+                    UNION ALL
+                    SELECT tr.links_click_datetime
+                      FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
+                     WHERE tr.model = 'res.partner' AND tr.links_click_datetime IS NOT NULL
+                ),
+                slots AS (
+                    SELECT EXTRACT(ISODOW FROM e.local)::integer AS weekday,
+                           EXTRACT(HOUR FROM e.local)::integer AS hour,
+                           COUNT(*) AS events
+                      FROM (SELECT happened AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s AS local FROM events) AS e
+                     GROUP BY 1, 2
+                )
+                SELECT weekday, hour, events, SUM(events) OVER () AS total
+                  FROM slots
+                 ORDER BY events DESC, weekday, hour
+                 LIMIT 1
+                """,
+                contacts=self._effective_targets()._union_sql(),
+                tz=tz,
+            )
+        )
+        if not rows:
+            return False, 0, 0, 0
+        isodow, hour, events, total = rows[0]
+        return str(isodow - 1), hour, events, int(total)
+
+    def _send_time_next_slot(self, now=None):
+        """Next occurrence (UTC, naive) of the suggested weekday and hour after ``now``."""
+        self.ensure_one()
+        tz = pytz.timezone(self.send_time_tz)
+        local_now = pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz)
+        day = local_now.date() + timedelta(days=(int(self.send_time_weekday) - local_now.weekday()) % 7)
+        slot = tz.localize(datetime.combine(day, time(self.send_time_hour)))
+        if slot <= local_now:
+            slot = tz.localize(datetime.combine(day + timedelta(days=7), time(self.send_time_hour)))
+        return slot.astimezone(pytz.utc).replace(tzinfo=None)
 
     def _next_occurrence(self, after):
         """Next run of a recurring action strictly after ``after``, or False past its end."""
@@ -906,7 +1063,7 @@ class CampaignAction(models.Model):
     def _cron_process(self, batch_size=None, time_budget=None):
         """Scheduled job: import the queued contact files, start the runs that are due, then carry
         out the pending touchpoints."""
-        deadline = time.monotonic() + (time_budget if time_budget is not None else 3600 * 24)
+        deadline = monotonic() + (time_budget if time_budget is not None else 3600 * 24)
         self.env["campaign.target"]._process_queued_imports(deadline)
         self._start_due_runs()
         self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)

@@ -28,6 +28,19 @@ CAMPAIGN_TRANSITIONS = {
 
 NAME_PATTERN = re.compile(r"^\S+$")
 
+# Steps of the order wizard (seed 000), in the only order they can be done. The campaign keeps the
+# step reached: it exists from "contacts" on, so a campaign created elsewhere starts there.
+ORDER_STEPS = [
+    ("summary", "Summary"),
+    ("name", "Create and Name"),
+    ("contacts", "Contacts"),
+    ("media", "Media"),
+    ("schedule", "Schedule"),
+    ("launch", "Launch"),
+    ("done", "Done"),
+]
+ORDER_STEP_INDEX = {key: index for index, (key, _label) in enumerate(ORDER_STEPS)}
+
 # Tracking settings: the same for all the emails of a campaign, so locked once it has run.
 TRACKING_FIELDS = {
     "track_opens",
@@ -242,6 +255,14 @@ class CampaignCampaign(models.Model):
     )
     run_ids = fields.One2many("campaign.action.run", "campaign_id", string="Runs", readonly=True)
     run_count = fields.Integer(string="Runs Count", compute="_compute_counts")
+    order_step = fields.Selection(
+        selection=ORDER_STEPS,
+        required=True,
+        default="contacts",
+        readonly=True,
+        copy=False,
+        help="Step of the order reached: Resume Order reopens the order wizard there.",
+    )
 
     _name_company_uniq = models.Constraint(
         "UNIQUE(name, company_id)",
@@ -453,6 +474,15 @@ class CampaignCampaign(models.Model):
     def action_resume(self):
         self.write({"state": "active"})
         self.action_ids._trigger_engine()
+
+    def action_order(self):
+        """Resume the order of the campaign at the step reached (seed 000)."""
+        self.ensure_one()
+        if self.order_step == "done" or self.state not in ("draft", "ready"):
+            raise UserError(
+                self.env._("The order of the campaign %(name)s is complete: use its buttons instead.", name=self.name)
+            )
+        return self.env["campaign.campaign.order"]._open_for_campaign(self)
 
     def action_view_runs(self):
         """Execution info: runs of the campaign's actions with their counts and errors."""
@@ -671,6 +701,12 @@ class CampaignCampaign(models.Model):
         if not self.action_ids.filtered(lambda a: a.state != "cancelled"):
             missing.append(self.env._("at least one action"))
         return missing
+
+    def _reach_order_step(self, step):
+        """Record that the order reached ``step`` (never goes back)."""
+        for campaign in self:
+            if ORDER_STEP_INDEX[step] > ORDER_STEP_INDEX[campaign.order_step]:
+                campaign.order_step = step
 
     def _sync_utm_campaign(self):
         """Create the UTM campaign of each campaign, or copy its name, owner and activity on it."""

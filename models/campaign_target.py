@@ -229,6 +229,16 @@ class CampaignTarget(models.Model):
                 self.env.ref("campaign_manager.ir_cron_campaign_process").sudo()._trigger()
         return True
 
+    def action_remove_from_order(self):
+        """Remove the targets from within the order wizard (context ``campaign_order_id``), which then
+        reopens with its figures up to date."""
+        order = self.env["campaign.campaign.order"].browse(self.env.context.get("campaign_order_id")).exists()
+        self.unlink()
+        if not order:
+            return True
+        order._refresh_counts()
+        return order._action_reopen()
+
     def action_view_recipients(self):
         self.ensure_one()
         query = self._partner_ids_sql()
