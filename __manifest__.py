@@ -31,6 +31,11 @@
         "views/campaign_touchpoint_views.xml",
         "views/campaign_todo_views.xml",
         "views/campaign_campaign_views.xml",
+        "views/campaign_analysis_report_views.xml",
+        "views/hr_expense_views.xml",
+        "views/res_config_settings_views.xml",
+        "reports/campaign_campaign_reports.xml",
+        "reports/campaign_campaign_templates.xml",
         "views/campaign_manager_menus.xml",
     ],
     "demo": [

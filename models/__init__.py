@@ -4,3 +4,6 @@ from . import campaign_action_run
 from . import campaign_campaign
 from . import campaign_target
 from . import campaign_touchpoint
+from . import hr_expense
+from . import res_company
+from . import res_config_settings

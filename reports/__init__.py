@@ -1,1 +1,2 @@
+from . import campaign_analysis_report
 from . import campaign_todo
