@@ -41,5 +41,6 @@
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/campaign_campaign_demo.xml",
+        "demo/campaign_roi_demo.xml",
     ],
 }

@@ -182,7 +182,6 @@ class CampaignAction(models.Model):
         help="Expected revenue of won opportunities carrying this action's UTM source.",
     )
     revenue = fields.Monetary(
-        string="Revenue",
         currency_field="currency_id",
         compute="_compute_figures",
         help="Invoiced, ordered or won revenue of the action, as set in the Settings for the ROI.",

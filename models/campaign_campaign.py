@@ -302,7 +302,7 @@ class CampaignCampaign(models.Model):
         string="Sales", compute="_compute_figures", help="Confirmed sale orders carrying the campaign's UTM campaign."
     )
     average_order = fields.Monetary(
-        string="Average Order", compute="_compute_figures", help="Ordered revenue / number of confirmed sale orders."
+        compute="_compute_figures", help="Ordered revenue / number of confirmed sale orders."
     )
     buyer_count = fields.Integer(
         string="Buyers",
@@ -347,11 +347,13 @@ class CampaignCampaign(models.Model):
         "contact counts once).",
     )
     cost_per_contact = fields.Monetary(
-        compute="_compute_figures", help="Actual cost / contacts reached (0 when none)."
+        string="Cost per Contact", compute="_compute_figures", help="Actual cost / contacts reached (0 when none)."
     )
-    cost_per_lead = fields.Monetary(compute="_compute_figures", help="Actual cost / leads (0 when none).")
+    cost_per_lead = fields.Monetary(
+        string="Cost per Lead", compute="_compute_figures", help="Actual cost / leads (0 when none)."
+    )
     cost_per_sale = fields.Monetary(
-        compute="_compute_figures", help="Actual cost / confirmed sale orders (0 when none)."
+        string="Cost per Sale", compute="_compute_figures", help="Actual cost / confirmed sale orders (0 when none)."
     )
     roi = fields.Float(
         string="ROI (%)",
@@ -366,7 +368,9 @@ class CampaignCampaign(models.Model):
     )
     # Email analysis (seed 004), over the touchpoints carried out by every action of the campaign.
     sent_count = fields.Integer(
-        string="Sent", compute="_compute_figures", help="Touchpoints carried out: messages sent, letters posted, tasks done."
+        string="Sent",
+        compute="_compute_figures",
+        help="Touchpoints carried out: messages sent, letters posted, tasks done.",
     )
     delivered_count = fields.Integer(string="Delivered", compute="_compute_figures", help="Sent - bounced.")
     open_unique = fields.Integer(
@@ -492,9 +496,7 @@ class CampaignCampaign(models.Model):
             campaign.cost_planned = currency.round(total["cost_planned"])
             campaign.cost_actual = cost
             campaign.cost_committed = currency.round(total["cost_committed"])
-            campaign.cost_actions = currency.round(
-                kinds["action"]["cost_actual"] + kinds["touchpoint"]["cost_actual"]
-            )
+            campaign.cost_actions = currency.round(kinds["action"]["cost_actual"] + kinds["touchpoint"]["cost_actual"])
             campaign.cost_expenses = currency.round(kinds["expense"]["cost_actual"])
             campaign.cost_timesheets = currency.round(kinds["timesheet"]["cost_actual"])
             campaign.cost_bills = currency.round(kinds["bill"]["cost_actual"])
@@ -630,6 +632,7 @@ class CampaignCampaign(models.Model):
     def create(self, vals_list):
         campaigns = super().create(vals_list)
         campaigns._sync_utm_campaign()
+        campaigns._sync_project_account()
         return campaigns
 
     def write(self, vals):
@@ -642,6 +645,8 @@ class CampaignCampaign(models.Model):
             self._sync_utm_campaign()
         if "name" in vals:
             self.action_ids._sync_utm_source()
+        if {"project_id", "analytic_account_id"} & set(vals):
+            self._sync_project_account()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -957,6 +962,18 @@ class CampaignCampaign(models.Model):
                 values["active"] = campaign.active
             if values:
                 utm.write(values)
+
+    def _sync_project_account(self):
+        """Put the campaign's analytic account on its project (Campaigns plan column), so that the time
+        logged on the project carries it, as for projects created from the campaign."""
+        with_both = self.filtered(lambda c: c.project_id and c.analytic_account_id)
+        if not with_both:
+            return
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
+        for campaign in with_both:
+            project = campaign.project_id.sudo()  # campaign users may not manage projects' analytic settings
+            if project[column] != campaign.analytic_account_id:
+                project[column] = campaign.analytic_account_id
 
     def _resolve_recipients(self, channel, targets=None, action=None):
         """Resolve the recipients of the campaign for a channel, set-based.

@@ -6,7 +6,6 @@ class HrExpense(models.Model):
 
     campaign_id = fields.Many2one(
         "campaign.campaign",
-        string="Campaign",
         index="btree_not_null",
         check_company=True,
         help="Marketing campaign the expense is for: its analytic distribution goes to the campaign's "

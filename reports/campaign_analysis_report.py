@@ -66,8 +66,8 @@ class CampaignAnalysisReport(models.Model):
     _measures = MEASURES
 
     kind = fields.Selection(selection=FACT_KINDS, string="Source", readonly=True)
-    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", readonly=True)
-    action_id = fields.Many2one("campaign.action", string="Action", readonly=True)
+    campaign_id = fields.Many2one("campaign.campaign", readonly=True)
+    action_id = fields.Many2one("campaign.action", readonly=True)
     date = fields.Date(readonly=True, help="Date of the document: expense, timesheet, bill, invoice, order, etc.")
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -80,9 +80,13 @@ class CampaignAnalysisReport(models.Model):
         selection=[("company", "Company contacts"), ("personal", "Personal contacts")], readonly=True
     )
 
-    units_planned = fields.Integer(readonly=True, help="Units (messages, letters, tasks...) the actions plan to carry.")
+    units_planned = fields.Integer(
+        string="Planned Units", readonly=True, help="Units (messages, letters, tasks...) the actions plan to carry."
+    )
     cost_planned = fields.Monetary(
-        readonly=True, help="Fixed cost + cost per unit × planned units of the actions (cancelled ones excepted)."
+        string="Planned Cost",
+        readonly=True,
+        help="Fixed cost + cost per unit × planned units of the actions (cancelled ones excepted).",
     )
     cost_actual = fields.Monetary(
         string="Actual Cost",
@@ -98,9 +102,7 @@ class CampaignAnalysisReport(models.Model):
     )
     revenue_ordered = fields.Monetary(string="Ordered", readonly=True, help="Confirmed sale orders, untaxed.")
     revenue_won = fields.Monetary(string="Won", readonly=True, help="Expected revenue of won opportunities.")
-    revenue_pipeline = fields.Monetary(
-        string="Pipeline", readonly=True, help="Expected revenue of open opportunities."
-    )
+    revenue_pipeline = fields.Monetary(string="Pipeline", readonly=True, help="Expected revenue of open opportunities.")
     invoice_count = fields.Integer(string="Invoices", readonly=True)
     order_count = fields.Integer(string="Orders", readonly=True)
     lead_count = fields.Integer(string="Leads", readonly=True, help="Leads and opportunities, lost ones included.")
@@ -232,7 +234,9 @@ class CampaignAnalysisReport(models.Model):
             campaign,
             action,
             date,
-            SQL(", ").join(SQL("%s AS %s", column, SQL.identifier(m)) for column, m in zip(columns, MEASURES)),
+            SQL(", ").join(
+                SQL("%s AS %s", column, SQL.identifier(m)) for column, m in zip(columns, MEASURES, strict=True)
+            ),
         )
         if group_by:
             return SQL("(%s %s GROUP BY 1, 2, 3, 4)", select, from_clause)

@@ -162,7 +162,8 @@ class TestCampaignRoi(CampaignCase):
             {"partner_id": p[2].id, "state": "queued"},
         ]
         cls.env["campaign.touchpoint"].create(
-            [{"action_id": cls.email.id, **vals} for vals in email] + [{"action_id": cls.sms.id, **vals} for vals in sms]
+            [{"action_id": cls.email.id, **vals} for vals in email]
+            + [{"action_id": cls.sms.id, **vals} for vals in sms]
         )
 
     @classmethod
@@ -203,7 +204,7 @@ class TestCampaignRoi(CampaignCase):
             str(other_plan_account.id): 50.0,
         }
         action = cls.expense_posted.action_post()
-        wizard = env["hr.expense.post.wizard"].with_context(action["context"]).browse(action["res_id"])
+        wizard = env["hr.expense.post.wizard"].with_context(**action["context"]).browse(action["res_id"])
         wizard.accounting_date = "2024-02-06"
         wizard.action_post_entry()
 
@@ -546,9 +547,7 @@ class TestCampaignRoi(CampaignCase):
         self.assertEqual(by_kind["order"][3], 2)
         [(total,)] = Report._read_group([("campaign_id", "=", self.campaign.id)], [], ["cost_actual:sum"])
         self.assertAlmostEqual(total, 1156.00)
-        by_channel = dict(
-            Report._read_group([("campaign_id", "=", self.campaign.id)], ["channel"], ["sent_count:sum"])
-        )
+        by_channel = dict(Report._read_group([("campaign_id", "=", self.campaign.id)], ["channel"], ["sent_count:sum"]))
         self.assertEqual(by_channel, {"email": 8, "sms": 5, "letter": 0, False: 0})
 
     def test_drill_downs_open_the_documents_behind_the_figures(self):
@@ -599,13 +598,22 @@ class TestCampaignRoi(CampaignCase):
         bills = self.env["account.move"].with_user(self.user_accountant).search(campaign.action_view_bills()["domain"])
         self.assertEqual(len(bills), 3)
         # a bookkeeper (full accounting rights, no campaign group) ties an expense to a campaign
-        bookkeeper = new_test_user(self.env, login="cm_bookkeeper", groups="account.group_account_user")
-        self.assertEqual(self.campaign.with_user(bookkeeper).cost_expenses, 340.00)
+        bookkeeper = new_test_user(
+            self.env,
+            login="cm_bookkeeper",
+            groups="account.group_account_user,hr_timesheet.group_hr_timesheet_approver",
+        )
+        campaign = self.campaign.with_user(bookkeeper)
+        self.assertEqual(campaign.cost_expenses, 340.00)
+        expenses = self.env["hr.expense"].with_user(bookkeeper).search(campaign.action_view_expenses()["domain"])
+        self.assertEqual(len(expenses), 6)
+        timesheets = (
+            self.env["account.analytic.line"].with_user(bookkeeper).search(campaign.action_view_timesheets()["domain"])
+        )
+        self.assertEqual(-sum(timesheets.mapped("amount")), 240.00, "Odoo shows every timesheet to approvers")
         expense = self.expense_draft.with_user(bookkeeper)
         expense.campaign_id = self.other_campaign
-        self.assertEqual(
-            expense.analytic_distribution, {str(self.other_campaign.analytic_account_id.id): 100.0}
-        )
+        self.assertEqual(expense.analytic_distribution, {str(self.other_campaign.analytic_account_id.id): 100.0})
 
     def test_campaign_user_reads_figures(self):
         campaign = self.campaign.with_user(self.user_marketing)
@@ -616,3 +624,69 @@ class TestCampaignRoi(CampaignCase):
         report = self.env["campaign.analysis.report"].with_user(self.user_marketing)
         self.env["campaign.action"].create({"campaign_id": personal.id, "name": "Hidden", "fixed_cost": 5})
         self.assertFalse(report.search([("campaign_id", "=", personal.id)]), "the personal rule applies")
+
+    # ------------------------------------------------------------------
+    # PDF REPORTS
+    # ------------------------------------------------------------------
+    def _render_html(self, report_ref, campaigns, lang):
+        report = self.env.ref(report_ref).with_context(lang=lang)
+        html, report_format = report._render_qweb_html(report_ref, campaigns.ids)
+        self.assertEqual(report_format, "html")
+        return html.decode()
+
+    def test_roi_report_renders_in_english_and_french(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["campaign_manager"], ["fr_FR"], overwrite=True)
+        campaigns = self.campaign | self.other_campaign
+        html = self._render_html("campaign_manager.campaign_campaign_report_roi", campaigns, "en_US")
+        self.assertIn("Campaign ROI", html)
+        self.assertIn("RoiTest", html)
+        self.assertIn("OtherRoi", html, "one report for several campaigns")
+        self.assertIn("1,156.00", html, "actual cost")
+        self.assertIn("1,875.00", html, "invoiced revenue")
+        self.assertIn("62.20", html, "ROI")
+        self.assertIn("Offer email", html, "costs per action")
+        html_fr = self._render_html("campaign_manager.campaign_campaign_report_roi", self.campaign, "fr_FR")
+        self.assertIn("ROI de la campagne", html_fr)
+        self.assertIn("Coûts", html_fr)
+        self.assertIn("62,20", html_fr)
+
+    def test_analysis_report_renders_in_english_and_french(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["campaign_manager"], ["fr_FR"], overwrite=True)
+        campaigns = self.campaign | self.other_campaign
+        html = self._render_html("campaign_manager.campaign_campaign_report_analysis", campaigns, "en_US")
+        self.assertIn("Campaign Analysis", html)
+        self.assertIn("Unique clickers", html)
+        self.assertIn("62.50", html, "open rate of the email")
+        self.assertIn("Not attributed to an action", html)
+        html_fr = self._render_html("campaign_manager.campaign_campaign_report_analysis", self.campaign, "fr_FR")
+        self.assertIn("Analyse de campagne", html_fr)
+        self.assertIn("Taux d'ouverture", html_fr)
+
+    def test_reports_as_pdf(self):
+        if self.env["ir.actions.report"].get_wkhtmltopdf_state() != "ok":
+            self.skipTest("wkhtmltopdf is not installed")
+        Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        # one campaign per call: several at once need wkhtmltopdf's patched Qt, which machines may lack
+        for ref in (
+            "campaign_manager.campaign_campaign_report_roi",
+            "campaign_manager.campaign_campaign_report_analysis",
+        ):
+            for campaign in self.campaign | self.other_campaign:
+                pdf, report_format = Report._render_qweb_pdf(ref, campaign.ids)
+                self.assertEqual(report_format, "pdf")
+                self.assertTrue(pdf.startswith(b"%PDF"), ref)
+
+    def test_accountant_opens_the_form_and_prints(self):
+        campaign = self.campaign.with_user(self.user_accountant)
+        views = campaign.get_views([(False, "form"), (False, "list")])
+        form_fields = views["models"]["campaign.campaign"]["fields"]
+        self.assertIn("cost_bills", form_fields)
+        self.assertIn("action_view_bills", views["views"]["form"]["arch"])
+        self.assertNotIn("action_view_leads", views["views"]["form"]["arch"], "no CRM rights, no button")
+        values = campaign.web_read({name: {} for name in form_fields if name not in ("message_ids",)})[0]
+        self.assertEqual(values["cost_actual"], 1156.00)
+        html = self.env.ref("campaign_manager.campaign_campaign_report_roi").with_user(self.user_accountant)
+        html = html._render_qweb_html("campaign_manager.campaign_campaign_report_roi", campaign.ids)[0]
+        self.assertIn(b"1,156.00", html)
