@@ -478,6 +478,7 @@ class CampaignCampaign(models.Model):
                 campaign.expected_roi = 0.0
 
     def _compute_figures(self):
+        # Monetary fields round to the currency themselves: only the amounts divided below are rounded here.
         Report = self.env["campaign.analysis.report"]
         ids = [campaign_id for campaign_id in self._origin.ids if campaign_id]
         sums = defaultdict(lambda: defaultdict(float))
@@ -488,53 +489,58 @@ class CampaignCampaign(models.Model):
                 sums[row["campaign_id"]][measure] += value
                 by_kind[row["campaign_id"]][row["kind"]][measure] += value
         distinct = self._distinct_figures(ids)
+        percent = Report._percent
         for campaign in self:
             key = campaign._origin.id
             total, kinds, counts = sums[key], by_kind[key], distinct.get(key, {})
             currency = campaign.currency_id or self.env.company.currency_id
             cost = currency.round(total["cost_actual"])
-            campaign.cost_planned = currency.round(total["cost_planned"])
-            campaign.cost_actual = cost
-            campaign.cost_committed = currency.round(total["cost_committed"])
-            campaign.cost_actions = currency.round(kinds["action"]["cost_actual"] + kinds["touchpoint"]["cost_actual"])
-            campaign.cost_expenses = currency.round(kinds["expense"]["cost_actual"])
-            campaign.cost_timesheets = currency.round(kinds["timesheet"]["cost_actual"])
-            campaign.cost_bills = currency.round(kinds["bill"]["cost_actual"])
-            campaign.cost_other = currency.round(kinds["other_cost"]["cost_actual"])
-            campaign.committed_expenses = currency.round(kinds["expense"]["cost_committed"])
-            campaign.committed_bills = currency.round(kinds["bill"]["cost_committed"])
-            campaign.budget_used_pct = Report._percent(cost, campaign.budget)
-
             revenues = {
                 "invoiced": currency.round(total["revenue_invoiced"]),
                 "ordered": currency.round(total["revenue_ordered"]),
                 "won": currency.round(total["revenue_won"]),
             }
             revenue = revenues[campaign.company_id.campaign_revenue_source or "invoiced"]
-            campaign.revenue_invoiced = revenues["invoiced"]
-            campaign.revenue_ordered = revenues["ordered"]
-            campaign.revenue_won = revenues["won"]
-            campaign.revenue_pipeline = currency.round(total["revenue_pipeline"])
-            campaign.revenue = revenue
-            campaign.invoice_count = int(total["invoice_count"])
-            campaign.order_count = orders = int(total["order_count"])
-            campaign.average_order = currency.round(revenues["ordered"] / orders) if orders else 0.0
-            campaign.lead_count = leads = int(total["lead_count"])
-            campaign.opportunity_count = int(total["opportunity_count"])
-            campaign.won_count = int(total["won_count"])
+            orders, leads = int(total["order_count"]), int(total["lead_count"])
             reached = counts.get("contacts_reached", 0)
-            campaign.contacts_reached = reached
-            campaign.buyer_count = counts.get("buyer_count", 0)
-            campaign.conversion_rate = Report._percent(counts.get("buyer_count", 0), reached)
-            campaign.response_count = counts.get("response_count", 0)
-            campaign.response_rate = Report._percent(counts.get("response_count", 0), reached)
-            campaign.return_count = counts.get("return_count", 0)
-            campaign.cost_per_contact = currency.round(cost / reached) if reached else 0.0
-            campaign.cost_per_lead = currency.round(cost / leads) if leads else 0.0
-            campaign.cost_per_sale = currency.round(cost / orders) if orders else 0.0
-            campaign.roi = Report._percent(revenue - cost, cost)
-            campaign.revenue_minus_budget = currency.round(revenue - campaign.budget)
-            campaign.update(Report._message_metrics(total))
+            campaign.update(
+                {
+                    "cost_planned": total["cost_planned"],
+                    "cost_actual": cost,
+                    "cost_committed": total["cost_committed"],
+                    "cost_actions": kinds["action"]["cost_actual"] + kinds["touchpoint"]["cost_actual"],
+                    "cost_expenses": kinds["expense"]["cost_actual"],
+                    "cost_timesheets": kinds["timesheet"]["cost_actual"],
+                    "cost_bills": kinds["bill"]["cost_actual"],
+                    "cost_other": kinds["other_cost"]["cost_actual"],
+                    "committed_expenses": kinds["expense"]["cost_committed"],
+                    "committed_bills": kinds["bill"]["cost_committed"],
+                    "budget_used_pct": percent(cost, campaign.budget),
+                    "revenue_invoiced": revenues["invoiced"],
+                    "revenue_ordered": revenues["ordered"],
+                    "revenue_won": revenues["won"],
+                    "revenue_pipeline": total["revenue_pipeline"],
+                    "revenue": revenue,
+                    "invoice_count": int(total["invoice_count"]),
+                    "order_count": orders,
+                    "average_order": revenues["ordered"] / orders if orders else 0.0,
+                    "lead_count": leads,
+                    "opportunity_count": int(total["opportunity_count"]),
+                    "won_count": int(total["won_count"]),
+                    "contacts_reached": reached,
+                    "buyer_count": counts.get("buyer_count", 0),
+                    "conversion_rate": percent(counts.get("buyer_count", 0), reached),
+                    "response_count": counts.get("response_count", 0),
+                    "response_rate": percent(counts.get("response_count", 0), reached),
+                    "return_count": counts.get("return_count", 0),
+                    "cost_per_contact": cost / reached if reached else 0.0,
+                    "cost_per_lead": cost / leads if leads else 0.0,
+                    "cost_per_sale": cost / orders if orders else 0.0,
+                    "roi": percent(revenue - cost, cost),
+                    "revenue_minus_budget": revenue - campaign.budget,
+                    **Report._message_metrics(total),
+                }
+            )
 
     def _distinct_figures(self, ids):
         """Counts of distinct contacts, which cannot be summed from the facts.

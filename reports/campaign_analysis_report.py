@@ -326,11 +326,34 @@ class CampaignAnalysisReport(models.Model):
             ),
         )
 
+    def _campaign_accounts(self, campaign_ids):
+        """Array of the analytic account ids (as text) of the campaigns, to match the GIN index that
+        Odoo keeps on analytic distributions (see ``analytic.mixin._query_analytic_accounts``)."""
+        return SQL(
+            "(SELECT COALESCE(array_agg(analytic_account_id::text), '{}') FROM campaign_campaign "
+            "WHERE analytic_account_id IS NOT NULL AND %s)",
+            self._campaign_filter(campaign_ids, SQL("id")),
+        )
+
+    @staticmethod
+    def _distribution_rows(distribution, company):
+        """Joins giving one row per campaign account found in each key of the distribution (keys may
+        combine accounts of several plans: "12,34"), with that key's percentage as ``d.value``.
+        Each key becomes an analytic item of its own once posted, hence amounts rounded per key."""
+        return SQL(
+            """CROSS JOIN LATERAL jsonb_each_text(%(distribution)s) AS d
+               CROSS JOIN LATERAL unnest(string_to_array(d.key, ',')) AS k(account_id)
+                     JOIN campaign_campaign c ON c.analytic_account_id = k.account_id::integer
+                                             AND c.company_id = %(company)s""",
+            distribution=distribution,
+            company=company,
+        )
+
     def _facts_expenses(self, campaign_ids):
         """Expenses whose analytic distribution goes to the campaign's analytic account (choosing the
         campaign on an expense sets it): untaxed, in company currency, for the share of the
         distribution on that account."""
-        amount = SQL("ROUND(e.untaxed_amount * share.percent / 100.0, cur.decimal_places)")
+        amount = SQL("ROUND(e.untaxed_amount * d.value::numeric / 100.0, cur.decimal_places)")
         return self._fact_select(
             SQL("'expense'"),
             SQL("c.id"),
@@ -344,17 +367,13 @@ class CampaignAnalysisReport(models.Model):
                 """FROM hr_expense e
                    JOIN res_company rc ON rc.id = e.company_id
                    JOIN res_currency cur ON cur.id = rc.currency_id
-                   JOIN LATERAL (
-                        SELECT cc.id, COALESCE(SUM(d.value::numeric), 0) AS percent
-                          FROM jsonb_each_text(e.analytic_distribution) d
-                          JOIN campaign_campaign cc ON cc.analytic_account_id::text = ANY(string_to_array(d.key, ','))
-                                                   AND cc.company_id = e.company_id
-                      GROUP BY cc.id
-                   ) share ON TRUE
-                   JOIN campaign_campaign c ON c.id = share.id
-                  WHERE e.state IN %s AND e.analytic_distribution IS NOT NULL AND %s""",
-                EXPENSE_ACTUAL_STATES + EXPENSE_COMMITTED_STATES,
-                self._campaign_filter(campaign_ids, SQL("c.id")),
+                   %(share)s
+                  WHERE e.state IN %(states)s AND %(accounts_of)s && %(accounts)s AND %(filter)s""",
+                share=self._distribution_rows(SQL("e.analytic_distribution"), SQL("e.company_id")),
+                states=EXPENSE_ACTUAL_STATES + EXPENSE_COMMITTED_STATES,
+                accounts_of=self.env["hr.expense"]._query_analytic_accounts("e"),
+                accounts=self._campaign_accounts(campaign_ids),
+                filter=self._campaign_filter(campaign_ids, SQL("c.id")),
             ),
         )
 
@@ -404,23 +423,20 @@ class CampaignAnalysisReport(models.Model):
             SQL("c.id"),
             SQL("NULL::integer"),
             SQL("aml.date"),
-            {"cost_committed": SQL("ROUND(aml.balance * share.percent / 100.0, cur.decimal_places)")},
+            {"cost_committed": SQL("ROUND(aml.balance * d.value::numeric / 100.0, cur.decimal_places)")},
             SQL(
-                """FROM account_move m
-                   JOIN account_move_line aml ON aml.move_id = m.id
+                """FROM account_move_line aml
+                   JOIN account_move m ON m.id = aml.move_id
                    JOIN res_company rc ON rc.id = m.company_id
                    JOIN res_currency cur ON cur.id = rc.currency_id
-                   JOIN LATERAL (
-                        SELECT cc.id, COALESCE(SUM(d.value::numeric), 0) AS percent
-                          FROM jsonb_each_text(aml.analytic_distribution) d
-                          JOIN campaign_campaign cc ON cc.analytic_account_id::text = ANY(string_to_array(d.key, ','))
-                                                   AND cc.company_id = m.company_id
-                      GROUP BY cc.id
-                   ) share ON TRUE
-                   JOIN campaign_campaign c ON c.id = share.id
-                  WHERE m.state = 'draft' AND m.move_type IN %s AND aml.analytic_distribution IS NOT NULL AND %s""",
-                BILL_TYPES,
-                self._campaign_filter(campaign_ids, SQL("c.id")),
+                   %(share)s
+                  WHERE m.state = 'draft' AND m.move_type IN %(types)s
+                    AND %(accounts_of)s && %(accounts)s AND %(filter)s""",
+                share=self._distribution_rows(SQL("aml.analytic_distribution"), SQL("m.company_id")),
+                types=BILL_TYPES,
+                accounts_of=self.env["account.move.line"]._query_analytic_accounts("aml"),
+                accounts=self._campaign_accounts(campaign_ids),
+                filter=self._campaign_filter(campaign_ids, SQL("c.id")),
             ),
         )
 

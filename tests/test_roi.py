@@ -615,6 +615,19 @@ class TestCampaignRoi(CampaignCase):
         expense.campaign_id = self.other_campaign
         self.assertEqual(expense.analytic_distribution, {str(self.other_campaign.analytic_account_id.id): 100.0})
 
+    def test_read_only_accountant_reads_and_prints(self):
+        auditor = new_test_user(self.env, login="cm_auditor", groups="base.group_user,account.group_account_readonly")
+        campaign = self.campaign.with_user(auditor)
+        self.assertEqual((campaign.cost_actual, campaign.revenue_invoiced, campaign.roi), (1156.00, 1875.00, 62.20))
+        self.assertTrue(
+            self.env["campaign.analysis.report"].with_user(auditor).search([("campaign_id", "=", campaign.id)])
+        )
+        report = self.env.ref("campaign_manager.campaign_campaign_report_analysis").with_user(auditor)
+        html = report._render_qweb_html("campaign_manager.campaign_campaign_report_analysis", campaign.ids)[0]
+        self.assertIn(b"Offer email", html)
+        with self.assertRaises(AccessError):
+            campaign.write({"budget": 2})
+
     def test_campaign_user_reads_figures(self):
         campaign = self.campaign.with_user(self.user_marketing)
         self.assertEqual((campaign.cost_actual, campaign.revenue, campaign.order_count), (1156.00, 1875.00, 2))
@@ -690,3 +703,15 @@ class TestCampaignRoi(CampaignCase):
         html = self.env.ref("campaign_manager.campaign_campaign_report_roi").with_user(self.user_accountant)
         html = html._render_qweb_html("campaign_manager.campaign_campaign_report_roi", campaign.ids)[0]
         self.assertIn(b"1,156.00", html)
+
+    def test_existing_project_carries_the_campaign_account(self):
+        project = self.env["project.project"].create({"name": "Chosen project", "allow_timesheets": True})
+        campaign = self._campaign("WithProject")
+        campaign.action_create_analytic_account()
+        campaign.project_id = project
+        self.assertEqual(project[self.column], campaign.analytic_account_id)
+        line = self.env["account.analytic.line"].create(
+            {"name": "Work", "project_id": project.id, "employee_id": self.jade.id, "unit_amount": 2.0}
+        )
+        self.assertEqual(line[self.column], campaign.analytic_account_id)
+        self.assertEqual(campaign.cost_timesheets, 90.00)
