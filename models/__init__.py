@@ -5,5 +5,10 @@ from . import campaign_campaign
 from . import campaign_target
 from . import campaign_touchpoint
 from . import hr_expense
+from . import ir_mail_server
+from . import mail_mail
+from . import mailing_mailing
+from . import mailing_trace
 from . import res_company
 from . import res_config_settings
+from . import res_partner

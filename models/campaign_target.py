@@ -332,11 +332,15 @@ class CampaignTarget(models.Model):
         )
         return self.env.cr.fetchone()[0]
 
-    def _classified_sql(self, channel, action=None):
+    def _classified_sql(self, channel, action=None, contacts_sql=None):
         """SQL of (partner_id, reason) for every distinct contact of the targets, ``reason`` being
         NULL for the contacts that will be reached and an EXCLUSION_REASONS key for the others.
-        Everything happens in PostgreSQL: no contact is loaded in Python."""
-        campaign = self.campaign_id
+        Everything happens in PostgreSQL: no contact is loaded in Python.
+
+        :param contacts_sql: SQL selecting the partner ids to classify instead of the targets'
+            (a follow-up reaching the contacts of the previous action)
+        """
+        campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
         if channel in ("email", "landing"):
             address = SQL("p.email_normalized")
@@ -390,7 +394,7 @@ class CampaignTarget(models.Model):
         return SQL(
             """
             WITH contacts AS (
-                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u WHERE u.partner_id IS NOT NULL
+                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u(partner_id) WHERE u.partner_id IS NOT NULL
             ),
             checked AS (
                 SELECT p.id AS partner_id, %(address)s AS address,
@@ -412,7 +416,9 @@ class CampaignTarget(models.Model):
             )
             SELECT partner_id, CASE WHEN rank > 1 THEN 'duplicate' ELSE reason END AS reason FROM ranked
             """,
-            union=self._union_sql(),
+            union=contacts_sql
+            if contacts_sql is not None
+            else SQL("SELECT partner_id FROM (%s) AS x", self._union_sql()),
             address=address,
             no_address=no_address,
             blacklisted=blacklisted,

@@ -1,3 +1,5 @@
 from . import campaign_action_duplicate
 from . import campaign_campaign_calculate
 from . import campaign_campaign_duplicate
+from . import campaign_campaign_launch
+from . import campaign_campaign_launch_line
