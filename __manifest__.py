@@ -39,7 +39,11 @@
         "views/ir_mail_server_views.xml",
         "views/res_partner_views.xml",
         "views/campaign_landing_templates.xml",
+        "views/campaign_analysis_report_views.xml",
+        "views/hr_expense_views.xml",
         "views/res_config_settings_views.xml",
+        "reports/campaign_campaign_reports.xml",
+        "reports/campaign_campaign_templates.xml",
         "views/campaign_manager_menus.xml",
         "reports/campaign_letter_reports.xml",
         "reports/campaign_letter_templates.xml",
@@ -56,5 +60,6 @@
         "demo/res_partner_demo.xml",
         "demo/campaign_campaign_demo.xml",
         "demo/campaign_order_demo.xml",
+        "demo/campaign_roi_demo.xml",
     ],
 }

@@ -4,10 +4,13 @@ from . import campaign_action_run
 from . import campaign_campaign
 from . import campaign_target
 from . import campaign_touchpoint
+from . import hr_expense
 from . import ir_mail_server
 from . import mail_mail
 from . import mailing_mailing
 from . import mailing_trace
+from . import res_company
+from . import res_config_settings
 from . import res_partner
 from . import sms_sms
 from . import res_config_settings
