@@ -1,1 +1,2 @@
+from . import campaign_calendar_entry
 from . import campaign_todo

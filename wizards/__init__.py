@@ -1,3 +1,5 @@
 from . import campaign_action_duplicate
 from . import campaign_campaign_calculate
 from . import campaign_campaign_duplicate
+from . import campaign_kpi_choose
+from . import campaign_touchpoint_record
