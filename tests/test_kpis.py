@@ -1,5 +1,5 @@
 from odoo.exceptions import ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, HttpCase, tagged
 
 from .common import CampaignCase
 
@@ -111,3 +111,20 @@ class TestKpis(CampaignCase):
         values = self.campaign.with_context(lang="fr_FR")._kpi_values()
         self.assertEqual(values[0][1:], ("Taux d'ouverture", "50,0 %"))
         self.assertEqual(values[1][1], "CA prévisionnel")
+
+
+@tagged("post_install", "-at_install")
+class TestKpisTour(HttpCase):
+    """A user changes the figures at the top of a campaign."""
+
+    def test_choose_kpis_tour(self):
+        campaign = self.env["campaign.campaign"].create({"name": "TourKpis", "budget": 700.0})
+        admin = self.env.ref("base.user_admin")
+        self.env["campaign.kpi.choice"].search([("user_id", "=", admin.id)]).unlink()
+        self.start_tour(
+            f"/odoo/action-campaign_manager.campaign_campaign_action/{campaign.id}",
+            "campaign_choose_kpis_tour",
+            login="admin",
+        )
+        choices = self.env["campaign.kpi.choice"].search([("user_id", "=", admin.id)])
+        self.assertEqual(choices.mapped("metric"), ["budget", "sent_count", "open_rate", "click_rate"])

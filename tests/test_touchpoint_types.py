@@ -3,7 +3,7 @@ from datetime import date
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import CampaignCase
 
@@ -187,3 +187,38 @@ class TestTouchpointTypes(CampaignCase):
         )
         self.env["campaign.touchpoint.type"].with_user(self.user_manager).create({"name": "Fair visit"})
         self.assertEqual(self.call_type.action_count, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestTouchpointTypesTour(HttpCase):
+    """A user opens a planned call, records its outcome; a manager sees the type's fields."""
+
+    def setUp(self):
+        super().setUp()
+        self.call_type = self.env["campaign.touchpoint.type"].create(
+            {"name": "Phone call", "outcome_definition": CALL_FIELDS}
+        )
+        campaign = self.env["campaign.campaign"].create({"name": "TourCalls"})
+        action = self.env["campaign.action"].create(
+            {"campaign_id": campaign.id, "name": "Call", "channel": "task", "touchpoint_type_id": self.call_type.id}
+        )
+        partner = self.env["res.partner"].create({"name": "Tour contact", "email": "tour.contact@example.com"})
+        self.touchpoint = self.env["campaign.touchpoint"].create({"action_id": action.id, "partner_id": partner.id})
+
+    def test_record_outcome_tour(self):
+        self.start_tour(
+            f"/odoo/action-campaign_manager.campaign_touchpoint_action/{self.touchpoint.id}",
+            "campaign_record_outcome_tour",
+            login="admin",
+        )
+        self.assertEqual(self.touchpoint.state, "done")
+        self.assertEqual(self.touchpoint.note, "Keen on the season passes")
+        outcome = self.touchpoint.with_context(property_selection_get_key=True).outcome
+        self.assertEqual((outcome["answer"], outcome["next_step"], outcome["amount"]), ("yes", "Send the contract", 1500.0))
+
+    def test_type_form_tour(self):
+        self.start_tour(
+            f"/odoo/action-campaign_manager.campaign_touchpoint_type_action/{self.call_type.id}",
+            "campaign_touchpoint_type_tour",
+            login="admin",
+        )
