@@ -174,6 +174,7 @@ class CampaignAction(models.Model):
         "its outcome is recorded and the follow-up activity to schedule.",
     )
     audience_less = fields.Boolean(
+        string="Reaches No Contact",
         compute="_compute_audience_less",
         help="The channel reaches no contact of the targets (web links): no touchpoint is created.",
     )

@@ -10,11 +10,7 @@ from odoo.tools import formatLang
 from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
 from .campaign_touchpoint import CARRIED_STATES
 
-# Metrics a user may highlight at the top of a campaign (seed 004, "up to four"): key, field of
-# campaign.campaign holding the value, format (integer, float, percent, monetary). Labels come from
-# ``_kpi_metrics``. A metric whose field does not exist is skipped; when a key appears twice, the
-# first entry whose field exists wins (the touchpoint_* fields are stand-ins until richer figures
-# exist).
+# At most this many figures highlighted at the top of a campaign (seed 004, "jusqu'à quatre").
 KPI_MAX = 4
 
 CAMPAIGN_STATES = [
@@ -659,40 +655,68 @@ class CampaignCampaign(models.Model):
     def _kpi_metrics(self):
         """Metrics a user may highlight at the top of a campaign, those whose field exists.
 
+        A metric whose field does not exist (yet) is skipped; when a key is listed twice, the first
+        entry whose field exists wins: the touchpoint_* fields stand in for figures computed
+        elsewhere (open and click rates, contacts reached) until those exist.
+
         :return: list of (key, label, field name, format) with format in integer, float, percent,
             monetary; one entry per key
         """
+        labels = {
+            "audience_size": self.env._("Audience"),
+            "touchpoint_count": self.env._("Touchpoints"),
+            "sent_count": self.env._("Contacts reached"),
+            "open_rate": self.env._("Open rate"),
+            "click_rate": self.env._("Click rate"),
+            "link_clicks": self.env._("Link clicks"),
+            "bounce_rate": self.env._("Bounce rate"),
+            "unsubscribe_rate": self.env._("Unsubscribe rate"),
+            "conversion_rate": self.env._("Conversion rate"),
+            "lead_count": self.env._("Leads"),
+            "order_count": self.env._("Orders"),
+            "revenue": self.env._("Revenue"),
+            "cost_actual": self.env._("Actual cost"),
+            "roi": self.env._("ROI"),
+            "cost_per_lead": self.env._("Cost per lead"),
+            "cost_per_contact": self.env._("Cost per contact"),
+            "cost_per_sale": self.env._("Cost per sale"),
+            "budget": self.env._("Budget"),
+            "expected_revenue": self.env._("Expected revenue"),
+            "expected_roi": self.env._("Expected ROI"),
+            "action_count": self.env._("Actions"),
+        }
+        # (key, field, format), in the order offered to the users
         candidates = [
-            ("audience_size", self.env._("Audience"), "audience_size", "integer"),
-            ("touchpoint_count", self.env._("Touchpoints"), "touchpoint_count", "integer"),
-            ("sent_count", self.env._("Contacts reached"), "sent_count", "integer"),
-            ("sent_count", self.env._("Contacts reached"), "touchpoint_sent_count", "integer"),
-            ("open_rate", self.env._("Open rate"), "open_rate", "percent"),
-            ("open_rate", self.env._("Open rate"), "touchpoint_open_rate", "percent"),
-            ("click_rate", self.env._("Click rate"), "click_rate", "percent"),
-            ("click_rate", self.env._("Click rate"), "touchpoint_click_rate", "percent"),
-            ("link_clicks", self.env._("Link clicks"), "link_click_count", "integer"),
-            ("bounce_rate", self.env._("Bounce rate"), "bounce_rate", "percent"),
-            ("unsubscribe_rate", self.env._("Unsubscribe rate"), "unsubscribe_rate", "percent"),
-            ("conversion_rate", self.env._("Conversion rate"), "conversion_rate", "percent"),
-            ("lead_count", self.env._("Leads"), "lead_count", "integer"),
-            ("order_count", self.env._("Orders"), "order_count", "integer"),
-            ("revenue", self.env._("Revenue"), "revenue", "monetary"),
-            ("cost_actual", self.env._("Actual cost"), "cost_actual", "monetary"),
-            ("roi", self.env._("ROI"), "roi", "percent"),
-            ("cost_per_lead", self.env._("Cost per lead"), "cost_per_lead", "monetary"),
-            ("cost_per_contact", self.env._("Cost per contact"), "cost_per_contact", "monetary"),
-            ("cost_per_sale", self.env._("Cost per sale"), "cost_per_sale", "monetary"),
-            ("budget", self.env._("Budget"), "budget", "monetary"),
-            ("expected_revenue", self.env._("Expected revenue"), "expected_revenue", "monetary"),
-            ("expected_roi", self.env._("Expected ROI"), "expected_roi", "percent"),
-            ("action_count", self.env._("Actions"), "action_count", "integer"),
+            ("audience_size", "audience_size", "integer"),
+            ("touchpoint_count", "touchpoint_count", "integer"),
+            ("sent_count", "sent_count", "integer"),
+            ("sent_count", "touchpoint_sent_count", "integer"),
+            ("open_rate", "open_rate", "percent"),
+            ("open_rate", "touchpoint_open_rate", "percent"),
+            ("click_rate", "click_rate", "percent"),
+            ("click_rate", "touchpoint_click_rate", "percent"),
+            ("link_clicks", "link_click_count", "integer"),
+            ("bounce_rate", "bounce_rate", "percent"),
+            ("unsubscribe_rate", "unsubscribe_rate", "percent"),
+            ("conversion_rate", "conversion_rate", "percent"),
+            ("lead_count", "lead_count", "integer"),
+            ("order_count", "order_count", "integer"),
+            ("revenue", "revenue", "monetary"),
+            ("cost_actual", "cost_actual", "monetary"),
+            ("roi", "roi", "percent"),
+            ("cost_per_lead", "cost_per_lead", "monetary"),
+            ("cost_per_contact", "cost_per_contact", "monetary"),
+            ("cost_per_sale", "cost_per_sale", "monetary"),
+            ("budget", "budget", "monetary"),
+            ("expected_revenue", "expected_revenue", "monetary"),
+            ("expected_roi", "expected_roi", "percent"),
+            ("action_count", "action_count", "integer"),
         ]
         metrics, seen = [], set()
-        for key, label, field_name, kind in candidates:
+        for key, field_name, kind in candidates:
             if key not in seen and field_name in self._fields:
                 seen.add(key)
-                metrics.append((key, label, field_name, kind))
+                metrics.append((key, labels[key], field_name, kind))
         return metrics
 
     @api.model

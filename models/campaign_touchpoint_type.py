@@ -37,7 +37,7 @@ class CampaignTouchpointType(models.Model):
     outcome_definition = fields.PropertiesDefinition(string="Fields to Fill")
     # The type's form shows its fields as on a touchpoint, where they can be added and changed:
     # a properties field needs a container record, here the type itself.
-    self_id = fields.Many2one("campaign.touchpoint.type", readonly=True, copy=False)
+    self_id = fields.Many2one("campaign.touchpoint.type", string="Fields Container", readonly=True, copy=False)
     outcome_preview = fields.Properties(
         string="Fields",
         definition="self_id.outcome_definition",
