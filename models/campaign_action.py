@@ -356,7 +356,7 @@ class CampaignAction(models.Model):
             self._check_state_transition(vals["state"])
         if "touchpoint_type_id" in vals:
             changed = self.filtered(lambda a: a.touchpoint_type_id.id != vals["touchpoint_type_id"])
-            if changed.touchpoint_ids:
+            if changed and self.env["campaign.touchpoint"].search_count([("action_id", "in", changed.ids)], limit=1):
                 raise UserError(
                     self.env._(
                         "The touchpoint type of an action that already reached contacts cannot be changed: "

@@ -214,7 +214,9 @@ class TestTouchpointTypesTour(HttpCase):
         self.assertEqual(self.touchpoint.state, "done")
         self.assertEqual(self.touchpoint.note, "Keen on the season passes")
         outcome = self.touchpoint.with_context(property_selection_get_key=True).outcome
-        self.assertEqual((outcome["answer"], outcome["next_step"], outcome["amount"]), ("yes", "Send the contract", 1500.0))
+        self.assertEqual(
+            (outcome["answer"], outcome["next_step"], outcome["amount"]), ("yes", "Send the contract", 1500.0)
+        )
 
     def test_type_form_tour(self):
         self.start_tour(
