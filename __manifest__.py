@@ -28,6 +28,7 @@
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_touchpoint_record_views.xml",
         "wizards/campaign_kpi_choose_views.xml",
+        "wizards/campaign_campaign_launch_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
         "views/campaign_action_views.xml",
@@ -39,6 +40,8 @@
         "views/campaign_calendar_entry_views.xml",
         "views/campaign_campaign_templates.xml",
         "views/campaign_campaign_views.xml",
+        "views/mailing_mailing_views.xml",
+        "views/ir_mail_server_views.xml",
         "views/campaign_manager_menus.xml",
     ],
     "demo": [

@@ -8,4 +8,8 @@ from . import campaign_target
 from . import campaign_touchpoint
 from . import campaign_touchpoint_type
 from . import campaign_weblink
+from . import ir_mail_server
+from . import mail_mail
+from . import mailing_mailing
+from . import mailing_trace
 from . import res_partner

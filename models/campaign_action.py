@@ -5,6 +5,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
+from odoo.tools import SQL, is_html_empty
 
 CHANNELS = [
     ("email", "Email"),
@@ -45,6 +46,34 @@ CHANNEL_MEDIUMS = {
 
 # States of an action that has not run yet.
 PENDING_STATES = ("draft", "scheduled")
+
+# Follow-ups: which contacts of the previous action a follow-up reaches (SQL condition on the
+# previous run's touchpoints, alias tp).
+FOLLOWUP_FILTERS = [
+    ("targets", "Its targets (no condition)"),
+    ("reached", "Reached by the previous action"),
+    ("opened", "Opened"),
+    ("not_opened", "Did not open"),
+    ("clicked", "Clicked"),
+    ("not_clicked", "Did not click"),
+    ("replied", "Replied"),
+    ("visited", "Visited the landing page"),
+    ("bounced", "Bounced"),
+]
+CARRIED_SQL = SQL(
+    "tp.state IN ('sent', 'done', 'opened', 'clicked', 'replied', 'converted', 'bounced', 'unsubscribed')"
+)
+FOLLOWUP_CONDITIONS = {
+    "reached": CARRIED_SQL,
+    "opened": SQL("tp.date_opened IS NOT NULL"),
+    "not_opened": SQL("%s AND tp.date_opened IS NULL AND tp.state != 'bounced'", CARRIED_SQL),
+    "clicked": SQL("tp.date_clicked IS NOT NULL"),
+    "not_clicked": SQL("%s AND tp.date_clicked IS NULL AND tp.state != 'bounced'", CARRIED_SQL),
+    "replied": SQL("tp.date_replied IS NOT NULL"),
+    "visited": SQL("tp.date_visited IS NOT NULL"),
+    "bounced": SQL("tp.state = 'bounced'"),
+}
+DEFAULT_BATCH_SIZE = 500
 
 ACTION_STATES = [
     ("draft", "Draft"),
@@ -190,6 +219,43 @@ class CampaignAction(models.Model):
         string="Once per Contact",
         help="A contact is reached at most once by this action, even when found again in later runs.",
     )
+    followup_filter = fields.Selection(
+        selection=FOLLOWUP_FILTERS,
+        string="Reach",
+        default="targets",
+        required=True,
+        help="For an action that follows another one: reach its targets as usual, or only the contacts of "
+        "the previous action's run that opened, did not open, clicked, did not click, replied, visited "
+        "the landing page or bounced.",
+    )
+    date_next_run = fields.Datetime(
+        string="Next Run",
+        readonly=True,
+        copy=False,
+        help="When the scheduler will run the action next (empty when it is not waiting for a date).",
+    )
+
+    # Email content: a mailing of Email Marketing used as the model of each run's mailing, or a template.
+    mailing_id = fields.Many2one(
+        "mailing.mailing",
+        string="Email Content",
+        copy=False,
+        ondelete="restrict",
+        index="btree_not_null",
+        domain="[('campaign_content_action_id', '=', id)]",
+        help="Email written with the Email Marketing editor; each run sends a copy of it.",
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        domain="[('model', '=', 'res.partner')]",
+        help="Use this contact template instead of writing the email with the editor.",
+    )
+    email_subject = fields.Char(
+        string="Subject",
+        compute="_compute_email_subject",
+        help="Subject of the email, from its content or its template.",
+    )
 
     # Costs
     fixed_cost = fields.Monetary(currency_field="currency_id")
@@ -246,6 +312,11 @@ class CampaignAction(models.Model):
         colors = {key: index + 1 for index, (key, _label) in enumerate(CHANNELS)}
         for action in self:
             action.color = colors.get(action.channel, 0)
+
+    @api.depends("mailing_id.subject", "mail_template_id.subject")
+    def _compute_email_subject(self):
+        for action in self:
+            action.email_subject = action.mailing_id.subject or action.mail_template_id.subject or False
 
     @api.depends("channel")
     def _compute_medium_id(self):
@@ -385,17 +456,41 @@ class CampaignAction(models.Model):
                         campaign=action.campaign_id.name,
                     )
                 )
-            if not action.campaign_id.target_ids and not action.audience_less:
+            missing = action._missing_for_run()
+            if missing:
                 raise UserError(
-                    self.env._("The campaign %(campaign)s has no target yet.", campaign=action.campaign_id.name)
+                    self.env._(
+                        "The action “%(name)s” cannot be scheduled yet:\n%(missing)s",
+                        name=action.name,
+                        missing="\n".join(f"- {item}" for item in missing),
+                    )
                 )
         self.write({"state": "scheduled"})
+        self._trigger_engine()
 
     def action_set_draft(self):
-        self.write({"state": "draft"})
+        self.write({"state": "draft", "date_next_run": False})
 
     def action_cancel(self):
-        self.write({"state": "cancelled"})
+        """Cancel the action: what has not been carried out yet is cancelled, nothing more goes out."""
+        self.write({"state": "cancelled", "date_next_run": False})
+        self.run_ids.filtered(lambda r: r.state in ("pending", "sending"))._cancel_run()
+
+    def action_edit_email(self):
+        """Open the email of the action in the Email Marketing editor (created on first use)."""
+        self.ensure_one()
+        if self.channel != "email":
+            raise UserError(self.env._("Only email actions have an email to edit."))
+        if not self.mailing_id:
+            self.mailing_id = self.env["mailing.mailing"].create(self._prepare_content_mailing_values())
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mailing.mailing",
+            "res_id": self.mailing_id.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("mass_mailing.view_mail_mass_mailing_form").id, "form")],
+            "context": {"campaign_content": True},
+        }
 
     def action_open_duplicate(self):
         return {
@@ -554,3 +649,203 @@ class CampaignAction(models.Model):
                 if self[field]:
                     values[field] = self[field] + delta
         return self.copy(values).id
+
+    # ------------------------------------------------------------------
+    # ENGINE: readiness
+    # ------------------------------------------------------------------
+    def _run_has_audience(self):
+        """Whether a run of the action reaches contacts (and so creates touchpoints): not for the
+        channels that reach nobody (web links)."""
+        self.ensure_one()
+        return self.channel not in AUDIENCE_LESS_CHANNELS
+
+    def _missing_for_run(self):
+        """What the action still needs before it can run, in the user's language (empty when ready)."""
+        self.ensure_one()
+        missing = []
+        if self._run_has_audience() and self.followup_filter == "targets" and not self._effective_targets():
+            missing.append(self.env._("a target (the campaign has none)"))
+        if self.followup_filter != "targets" and self.schedule_type != "after":
+            missing.append(
+                self.env._("a previous action: only an action that follows another can be limited to its contacts")
+            )
+        if self.channel not in self._channel_dispatchers():
+            missing.append(self.env._("a channel that can run (this one is not available)"))
+        check = self._channel_checks().get(self.channel)
+        if check:
+            missing += check()
+        return missing
+
+    def _channel_checks(self):
+        """Per channel, a method listing what the action's content still lacks."""
+        return {"email": self._missing_for_email}
+
+    def _missing_for_email(self):
+        self.ensure_one()
+        if self.mail_template_id:
+            return [] if self.mail_template_id.subject else [self.env._("a subject in the email template")]
+        if not self.mailing_id:
+            return [self.env._("an email: write it with “Edit Email” or choose a template")]
+        missing = []
+        if not self.mailing_id.subject:
+            missing.append(self.env._("a subject for the email"))
+        if is_html_empty(self.mailing_id.body_html):  # what is sent (the editor converts body_arch into it)
+            missing.append(self.env._("a body for the email"))
+        return missing
+
+    def _prepare_content_mailing_values(self):
+        """Values of the mailing holding the action's email content (never sent itself)."""
+        self.ensure_one()
+        return {
+            "subject": self.name,
+            "mailing_type": "mail",
+            "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "mailing_domain": str([("campaign_touchpoint_ids.action_id", "=", self.id)]),
+            "campaign_id": self.campaign_id.utm_campaign_id.id,
+            "source_id": self.source_id.id,
+            "medium_id": self.medium_id.id,
+            "campaign_action_id": self.id,
+            "user_id": self.user_id.id or self.env.user.id,
+        }
+
+    # ------------------------------------------------------------------
+    # ENGINE: scheduling
+    # ------------------------------------------------------------------
+    def _trigger_engine(self):
+        """Wake the campaign scheduler up now instead of at its next interval."""
+        cron = self.env.ref("campaign_manager.ir_cron_campaign_process", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()  # triggering a cron needs no rights on it: it only sets a date
+
+    @api.model
+    def _cron_process(self, batch_size=None, time_budget=None):
+        """Scheduled job: start the runs that are due, then carry out the pending touchpoints."""
+        self._start_due_runs()
+        self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)
+
+    @api.model
+    def _start_due_runs(self, now=None):
+        """Create the runs that are due (and their touchpoints), one action at a time, each locked
+        so that several workers never start the same run twice."""
+        now = now or fields.Datetime.now()
+        candidates = self.search([("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")])
+        runs = self.env["campaign.action.run"]
+        for action_id in candidates.ids:
+            self.env.cr.execute(SQL("SELECT id FROM campaign_action WHERE id = %s FOR UPDATE SKIP LOCKED", action_id))
+            if not self.env.cr.fetchone():
+                continue  # another worker is scheduling this action right now
+            action = self.browse(action_id)
+            action.invalidate_recordset()
+            action.run_ids.invalidate_recordset()
+            due = action._next_due(now)
+            if due:
+                date_planned, parent_run = due
+                runs |= action._create_run(date_planned, parent_run)
+            action._update_state_after_run(now)
+            self.env["campaign.action.run"]._commit_batch()
+        return runs
+
+    def _next_due(self, now):
+        """(date_planned, parent_run) of the run due now, or None. Missed recurring occurrences
+        collapse into the latest one: a worker down for three weeks sends once, not three times."""
+        self.ensure_one()
+        runs = self.run_ids
+        if self.schedule_type == "now":
+            return None if runs else (now, None)
+        if self.schedule_type == "at":
+            if runs or not self.date_start or self.date_start > now:
+                return None
+            return (self.date_start, None)
+        if self.schedule_type == "recurring":
+            if not self.date_start:
+                return None
+            last = max(runs.mapped("date_planned")) if runs else None
+            occurrence = self._next_occurrence(last) if last else self.date_start
+            if self.recurring_until and occurrence and occurrence > self.recurring_until:
+                occurrence = False
+            if not occurrence or occurrence > now:
+                return None
+            following = self._next_occurrence(occurrence)
+            while following and following <= now:
+                occurrence, following = following, self._next_occurrence(following)
+            return (occurrence, None)
+        # after another action: once per finished run of the previous action, after the delay
+        followed = runs.parent_run_id
+        delay = relativedelta(hours=self.delay) if self.delay_unit == "hours" else relativedelta(days=self.delay)
+        for parent_run in self.parent_id.run_ids.sorted("run_number"):
+            if parent_run.state == "done" and parent_run not in followed and parent_run.date_done + delay <= now:
+                return (parent_run.date_done + delay, parent_run)
+        return None
+
+    def _create_run(self, date_planned, parent_run=None):
+        """Create the next run of the action and its touchpoints (one SQL statement)."""
+        self.ensure_one()
+        number = max(self.run_ids.mapped("run_number"), default=0) + 1
+        run = self.env["campaign.action.run"].create(
+            {
+                "action_id": self.id,
+                "run_number": number,
+                "date_planned": date_planned,
+                "date_started": fields.Datetime.now(),
+                "parent_run_id": parent_run.id if parent_run else False,
+            }
+        )
+        if self.state == "scheduled":
+            self.state = "running"
+        run._generate_touchpoints()
+        return run
+
+    def _update_state_after_run(self, now=None):
+        """Finish the action once nothing is left to run, and show when it runs next."""
+        now = now or fields.Datetime.now()
+        for action in self.filtered(lambda a: a.state in ("scheduled", "running")):
+            if action.run_ids.filtered(lambda r: r.state in ("pending", "sending")):
+                if action.date_next_run:
+                    action.date_next_run = False
+                continue
+            finished, next_run = action._schedule_finished(now)
+            if finished and action.run_ids:
+                action.write({"state": "done", "date_next_run": False})
+            elif action.date_next_run != (next_run or False):
+                action.date_next_run = next_run
+
+    def _schedule_finished(self, now):
+        """(finished, next run date) of the action's schedule, all its runs being over."""
+        self.ensure_one()
+        if self.schedule_type == "now":
+            return bool(self.run_ids), False
+        if self.schedule_type == "at":
+            return bool(self.run_ids), (False if self.run_ids else self.date_start)
+        if self.schedule_type == "recurring":
+            last = max(self.run_ids.mapped("date_planned"), default=None)
+            occurrence = self._next_occurrence(last) if last else self.date_start
+            if not occurrence or (self.recurring_until and occurrence > self.recurring_until):
+                return True, False
+            return False, occurrence
+        parent = self.parent_id
+        waiting = parent.run_ids.filtered(lambda r: r.state == "done") - self.run_ids.parent_run_id
+        if waiting:
+            delay = relativedelta(hours=self.delay) if self.delay_unit == "hours" else relativedelta(days=self.delay)
+            return False, min(waiting.mapped("date_done")) + delay
+        return parent.state in ("done", "cancelled", "failed"), False
+
+    # ------------------------------------------------------------------
+    # ENGINE: channels
+    # ------------------------------------------------------------------
+    def _channel_dispatchers(self):
+        """Per channel, the method carrying out a batch of touchpoints of a run:
+        ``method(run, touchpoints)``. It must give every touchpoint a state other than
+        'planned' (or leave it planned to retry it later), never commit, and raise on errors
+        that concern the whole batch; the engine then retries each touchpoint alone."""
+        return {"email": self._dispatch_email, "weblink": self._dispatch_nothing}
+
+    def _channel_finishers(self):
+        """Per channel, an optional method called once when a run has carried out all its
+        touchpoints: ``method(run)``."""
+        return {}
+
+    def _dispatch_nothing(self, run, touchpoints):
+        """Channels that reach no contact (web links): their runs have no touchpoint to carry out."""
+
+    def _dispatch_email(self, run, touchpoints):
+        self.env["mailing.mailing"]._campaign_send(run, touchpoints)

@@ -5,7 +5,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import formatLang
+from odoo.tools import SQL, formatLang
 
 from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
 from .campaign_touchpoint import CARRIED_STATES
@@ -34,11 +34,21 @@ CAMPAIGN_TRANSITIONS = {
 
 NAME_PATTERN = re.compile(r"^\S+$")
 
+# Tracking settings: the same for all the emails of a campaign, so locked once it has run.
+TRACKING_FIELDS = {
+    "track_opens",
+    "track_clicks",
+    "track_plaintext_clicks",
+    "track_sales_links",
+    "reply_mode",
+    "reply_to",
+}
+
 
 class CampaignCampaign(models.Model):
     _name = "campaign.campaign"
     _description = "Marketing Campaign"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional"]
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
@@ -196,6 +206,49 @@ class CampaignCampaign(models.Model):
     )
     notes = fields.Html(sanitize=True)
 
+    # Tracking settings (seed 004): the same for every email of the campaign, locked once it runs.
+    track_opens = fields.Boolean(default=True, help="Add an invisible image to emails to know who opens them.")
+    track_clicks = fields.Boolean(
+        default=True,
+        help="Replace the links of emails by tracked short links to know who clicks what.",
+    )
+    track_plaintext_clicks = fields.Boolean(
+        string="Track Plain-Text Clicks",
+        default=True,
+        help="Also track the links of the plain-text version of emails (otherwise it shows the real addresses).",
+    )
+    track_sales_links = fields.Boolean(
+        string="Sales Link Tracking",
+        default=True,
+        help="Add the UTM parameters of the campaign to links, so that leads and orders coming from them "
+        "(in Odoo or in an online shop) are attributed to the campaign.",
+    )
+    reply_mode = fields.Selection(
+        selection=[
+            ("address", "To a chosen address"),
+            ("campaign", "To the campaign's chatter"),
+            ("contact", "To the contact's chatter"),
+        ],
+        string="Replies",
+        default="address",
+        required=True,
+        help="Where the replies to the campaign's emails go. To the campaign's chatter needs an email alias "
+        "for the campaign: replies are then posted on it and counted on the touchpoints.",
+    )
+    reply_to = fields.Char(
+        string="Reply-To Address", help="Address receiving the replies (default: the owner's email)."
+    )
+    send_limit_hour = fields.Integer(
+        string="Sends per Hour",
+        help="Most touchpoints the campaign may carry out per hour (0: no limit). The rest waits for the "
+        "next window; nothing is dropped.",
+    )
+    send_limit_day = fields.Integer(
+        string="Sends per Day", help="Most touchpoints the campaign may carry out per 24 hours (0: no limit)."
+    )
+    run_ids = fields.One2many("campaign.action.run", "campaign_id", string="Runs", readonly=True)
+    run_count = fields.Integer(string="Runs Count", compute="_compute_counts")
+
     # Automatic status and late actions (seed 004)
     late_action_count = fields.Integer(
         string="Late Actions",
@@ -240,6 +293,10 @@ class CampaignCampaign(models.Model):
         "The end date of a campaign cannot be before its start date.",
     )
     _budget_check = models.Constraint("CHECK(budget >= 0)", "The budget cannot be negative.")
+    _send_limits_check = models.Constraint(
+        "CHECK(COALESCE(send_limit_hour, 0) >= 0 AND COALESCE(send_limit_day, 0) >= 0)",
+        "Sending limits cannot be negative.",
+    )
 
     # ------------------------------------------------------------------
     # COMPUTE
@@ -272,6 +329,7 @@ class CampaignCampaign(models.Model):
             ("campaign.action", "action_count"),
             ("campaign.target", "target_count"),
             ("campaign.touchpoint", "touchpoint_count"),
+            ("campaign.action.run", "run_count"),
         ):
             groups = self.env[model]._read_group([("campaign_id", "in", self.ids)], ["campaign_id"], ["__count"])
             counts[field] = {campaign.id: count for campaign, count in groups}
@@ -369,8 +427,11 @@ class CampaignCampaign(models.Model):
     def write(self, vals):
         if "state" in vals:
             self._check_state_transition(vals["state"])
-        if "company_id" in vals and self.touchpoint_ids:
+        if "company_id" in vals and self._has_touchpoints():
             raise UserError(self.env._("The company of a campaign that already reached contacts cannot be changed."))
+        changed_tracking = TRACKING_FIELDS & set(vals)
+        if changed_tracking:
+            self._check_tracking_unlocked(vals)
         res = super().write(vals)
         if {"name", "user_id", "active"} & set(vals):
             self._sync_utm_campaign()
@@ -448,12 +509,38 @@ class CampaignCampaign(models.Model):
 
     def action_set_active(self):
         self.write({"state": "active"})
+        self.action_ids._trigger_engine()
+
+    def action_launch(self):
+        """Open the launch wizard (seed 003: immediately, at a date and time, or recurring)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Launch %(campaign)s", campaign=self.name),
+            "res_model": "campaign.campaign.launch",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_campaign_id": self.id},
+        }
 
     def action_stop(self):
+        """Stop the campaign: once saved, nothing more goes out. Emails waiting in the mail queue
+        are withdrawn; their contacts are reached when the campaign resumes."""
         self.write({"state": "stopped"})
+        # the UPDATE of the campaign row waits for any email being sent right now (it holds a share
+        # lock on the row until it is sent and committed); later emails see the stop
+        self.env.flush_all()
+        self._hold_queued_emails()
+        for campaign in self:
+            campaign.message_post(body=self.env._("Campaign stopped: nothing more goes out until it resumes."))
 
     def action_resume(self):
         self.write({"state": "active"})
+        self.action_ids._trigger_engine()
+
+    def action_view_runs(self):
+        """Execution info: runs of the campaign's actions with their counts and errors."""
+        return self._action_view_related("campaign_manager.campaign_action_run_action")
 
     def action_done(self):
         self.write({"state": "done"})
@@ -574,11 +661,99 @@ class CampaignCampaign(models.Model):
                     )
                 )
 
-    def _missing_for_ready(self):
+    def _has_touchpoints(self):
+        return bool(self.ids) and bool(
+            self.env["campaign.touchpoint"].sudo().search_count([("campaign_id", "in", self.ids)], limit=1)
+        )  # sudo: a count across the rules, to protect the data whoever asks
+
+    def _check_tracking_unlocked(self, vals):
+        for campaign in self:
+            if campaign.state in ("active", "stopped", "done") and any(
+                campaign[field] != vals[field] for field in TRACKING_FIELDS & set(vals)
+            ):
+                raise UserError(
+                    self.env._(
+                        "The tracking settings of %(campaign)s cannot change once the campaign is active: "
+                        "all its emails must be tracked the same way. Duplicate the campaign to change them.",
+                        campaign=campaign.name,
+                    )
+                )
+
+    def _mailing_reply_values(self):
+        """Reply-to values of the campaign's mailings, from its reply setting."""
+        self.ensure_one()
+        if self.reply_mode == "contact":
+            return {"reply_to_mode": "update", "reply_to": False}
+        if self.reply_mode == "campaign":
+            return {"reply_to_mode": "new", "reply_to": self.alias_email}
+        return {"reply_to_mode": "new", "reply_to": self.reply_to or self.user_id.email_formatted}
+
+    def _alias_get_creation_values(self):
+        """Replies sent to the campaign's alias are posted on the campaign."""
+        values = super()._alias_get_creation_values()
+        values["alias_model_id"] = self.env["ir.model"]._get_id("campaign.campaign")
+        if self.id:
+            values["alias_force_thread_id"] = self.id
+            values["alias_parent_thread_id"] = self.id
+        return values
+
+    def _hold_queued_emails(self):
+        """Withdraw the campaign's emails queued but not sent yet: mails and traces are removed and
+        their touchpoints planned again, so that a resume sends them once."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                """SELECT mm.id FROM mail_mail mm
+                     JOIN mailing_mailing m ON m.id = mm.mailing_id
+                     JOIN campaign_action_run r ON r.id = m.campaign_run_id
+                    WHERE r.campaign_id IN %s AND mm.state = 'outgoing'""",
+                tuple(self.ids),
+            )
+        )
+        mail_ids = [row[0] for row in self.env.cr.fetchall()]
+        if not mail_ids:
+            return
+        # mails and traces are technical records of the mail queue and Email Marketing
+        mails = self.env["mail.mail"].sudo().browse(mail_ids)
+        traces = self.env["mailing.trace"].sudo().search([("mail_mail_id", "in", mail_ids)])
+        if traces:
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE campaign_touchpoint
+                          SET state = 'planned', mailing_trace_id = NULL, res_model = NULL, res_id = NULL,
+                              date_dispatched = NULL, mail_server_id = NULL
+                        WHERE mailing_trace_id IN %s AND state = 'queued'
+                    RETURNING run_id""",
+                    tuple(traces.ids),
+                )
+            )
+            run_ids = {row[0] for row in self.env.cr.fetchall()}
+            self.env["campaign.touchpoint"].invalidate_model()
+            traces.unlink()
+            runs = self.env["campaign.action.run"].browse(run_ids).filtered(lambda r: r.state == "done")
+            runs.write({"state": "sending", "date_done": False})
+        mails.unlink()
+
+    def _missing_for_launch(self):
+        """Everything the campaign and its actions still need before a launch (user's language)."""
+        self.ensure_one()
+        # launching starts the campaign today when it has no start date yet
+        missing = self._missing_for_ready(require_start=False) if self.state == "draft" else []
+        for action in self.action_ids.filtered(lambda a: a.state in ("draft", "scheduled")):
+            missing += [
+                self.env._("%(action)s: %(missing)s", action=action.name, missing=item)
+                for item in action._missing_for_run()
+            ]
+        if self.reply_mode == "campaign" and not self.alias_email:
+            missing.append(self.env._("an email alias for the replies (Tracking tab), with an alias domain"))
+        return missing
+
+    def _missing_for_ready(self, require_start=True):
         """List, in the user's language, what the campaign still needs before it can run."""
         self.ensure_one()
         missing = []
-        if not self.date_start:
+        if require_start and not self.date_start:
             missing.append(self.env._("a start date"))
         actions = self.action_ids.filtered(lambda a: a.state != "cancelled")
         if not self.target_ids and not (actions and all(a.audience_less for a in actions)):

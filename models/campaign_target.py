@@ -440,12 +440,16 @@ class CampaignTarget(models.Model):
         )
         return self.env.cr.fetchone()[0]
 
-    def _classified_sql(self, channel, action=None):
+    def _classified_sql(self, channel, action=None, contacts_sql=None):
         """SQL of (partner_id, reason) for every distinct contact of the targets, ``reason`` being
         NULL for the contacts that will be reached and an EXCLUSION_REASONS key for the others.
         Everything happens in PostgreSQL: no contact is loaded in Python. Channels that reach no
-        contact (AUDIENCE_LESS_CHANNELS: web links) give no row."""
-        campaign = self.campaign_id
+        contact (AUDIENCE_LESS_CHANNELS: web links) give no row.
+
+        :param contacts_sql: SQL selecting the partner ids to classify instead of the targets'
+            (a follow-up reaching the contacts of the previous action)
+        """
+        campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
         if channel in AUDIENCE_LESS_CHANNELS:
             return SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
@@ -503,7 +507,7 @@ class CampaignTarget(models.Model):
         return SQL(
             """
             WITH contacts AS (
-                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u WHERE u.partner_id IS NOT NULL
+                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u(partner_id) WHERE u.partner_id IS NOT NULL
             ),
             checked AS (
                 SELECT p.id AS partner_id, %(address)s AS address,
@@ -525,7 +529,9 @@ class CampaignTarget(models.Model):
             )
             SELECT partner_id, CASE WHEN rank > 1 THEN 'duplicate' ELSE reason END AS reason FROM ranked
             """,
-            union=self._union_sql(action),
+            union=contacts_sql
+            if contacts_sql is not None
+            else SQL("SELECT partner_id FROM (%s) AS x", self._union_sql(action)),
             address=address,
             no_address=no_address,
             blacklisted=blacklisted,

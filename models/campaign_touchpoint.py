@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL, email_normalize
 
 from .campaign_target import EXCLUSION_REASONS
 
@@ -58,6 +59,14 @@ class CampaignTouchpoint(models.Model):
         help="Why the contact, found in the targets, was not reached by this run.",
     )
     date_planned = fields.Datetime(string="Planned On", default=fields.Datetime.now)
+    date_dispatched = fields.Datetime(
+        string="Dispatched On",
+        readonly=True,
+        help="When the engine handed the touchpoint over to its channel (counts for the sending limits).",
+    )
+    attempt_count = fields.Integer(
+        string="Attempts", default=0, readonly=True, help="Batches that tried to carry out the touchpoint."
+    )
     date_done = fields.Datetime(string="Sent On", help="When the message was sent or the item carried out.")
     date_opened = fields.Datetime(string="Opened On", help="First opening.")
     date_clicked = fields.Datetime(string="Clicked On", help="First click on a tracked link.")
@@ -75,6 +84,7 @@ class CampaignTouchpoint(models.Model):
         "mailing.mailing", index="btree_not_null", help="Email or SMS mailing that carried it."
     )
     mailing_trace_id = fields.Many2one("mailing.trace", index="btree_not_null", ondelete="set null")
+    mail_server_id = fields.Many2one("ir.mail_server", index="btree_not_null", ondelete="set null", readonly=True)
     res_model = fields.Char(string="Carried by Model", help="Technical name of the record that carried the touchpoint.")
     res_id = fields.Many2oneReference(string="Carried by Record", model_field="res_model")
     failure_reason = fields.Text()
@@ -107,6 +117,9 @@ class CampaignTouchpoint(models.Model):
     _campaign_state_idx = models.Index("(campaign_id, state)")
     _run_state_idx = models.Index("(run_id, state) WHERE run_id IS NOT NULL")
     _mailing_partner_idx = models.Index("(mailing_id, partner_id) WHERE mailing_id IS NOT NULL")
+    _run_planned_idx = models.Index("(run_id, id) WHERE state = 'planned'")
+    _campaign_dispatched_idx = models.Index("(campaign_id, date_dispatched) WHERE date_dispatched IS NOT NULL")
+    _server_dispatched_idx = models.Index("(mail_server_id, date_dispatched) WHERE mail_server_id IS NOT NULL")
 
     @api.depends("action_id")
     def _compute_type_id(self):
@@ -127,6 +140,35 @@ class CampaignTouchpoint(models.Model):
     def action_record_outcome(self):
         self.ensure_one()
         return self.env["campaign.touchpoint.record"]._action_open({"default_touchpoint_id": self.id})
+
+    def _mark_failed(self, reason):
+        """Mark the touchpoints failed with the reason, in the user's language."""
+        self.write({"state": "failed", "failure_reason": reason})
+
+    @api.model
+    def _campaign_mark_unsubscribed(self, mailing, document_id, email):
+        """A recipient unsubscribed from a campaign mailing (token already checked by mass
+        mailing): their touchpoints of that mailing become unsubscribed."""
+        if not mailing or not mailing.campaign_action_id:
+            return
+        try:
+            partner_id = int(document_id or 0)
+        except (TypeError, ValueError):
+            partner_id = 0
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint tp SET state = 'unsubscribed', date_unsubscribed = %(now)s
+                    WHERE tp.mailing_id = %(mailing)s AND tp.state NOT IN ('failed', 'excluded', 'cancelled')
+                      AND (tp.partner_id = %(partner)s
+                           OR tp.partner_id IN (SELECT id FROM res_partner WHERE email_normalized = %(email)s))""",
+                now=fields.Datetime.now(),
+                mailing=mailing.id,
+                partner=partner_id,
+                email=email_normalize(email or "") or "",
+            )
+        )
+        self.invalidate_model(["state", "date_unsubscribed"])
 
     def action_open_record(self):
         self.ensure_one()

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 # Address fields a printed letter needs (the state is optional in most countries).
@@ -7,6 +7,10 @@ LETTER_ADDRESS_FIELDS = ("street", "zip", "city", "country_id")
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    campaign_touchpoint_ids = fields.One2many(
+        "campaign.touchpoint", "partner_id", string="Campaign Touchpoints", readonly=True
+    )
 
     @api.model
     def _campaign_incomplete_address_sql(self, alias):

@@ -9,3 +9,7 @@ from . import test_security
 from . import test_touchpoint_types
 from . import test_weblinks
 from . import test_i18n
+from . import test_execution
+from . import test_channel_email
+from . import test_tracking_routes
+from . import test_concurrency

@@ -28,6 +28,15 @@ class CampaignCase(TransactionCase):
         )
         cls.user_employee = new_test_user(cls.env, login="cm_employee", name="Emile Employee", groups="base.group_user")
         cls.tag = cls.env["res.partner.category"].create({"name": "Campaign test tag"})
+        cls.mail_template = cls.env["mail.template"].create(
+            {
+                "name": "Campaign test email",
+                "model_id": cls.env["ir.model"]._get_id("res.partner"),
+                "subject": "Hello {{ object.name }}",
+                "body_html": '<p>Dear <t t-out="object.name"/>, '
+                '<a href="https://shop.example.com/offer">see our offer</a>.</p>',
+            }
+        )
 
     @classmethod
     def _partners(cls, count, prefix="contact", **values):
@@ -53,6 +62,14 @@ class CampaignCase(TransactionCase):
     @classmethod
     def _campaign(cls, name="TestCampaign", **values):
         return cls.env["campaign.campaign"].create({"name": name, **values})
+
+    @classmethod
+    def _email_action(cls, campaign, name="Mail", **values):
+        """An email action whose content comes from the test template."""
+        return cls.env["campaign.action"].create(
+            {"campaign_id": campaign.id, "name": name, "channel": "email", "mail_template_id": cls.mail_template.id}
+            | values
+        )
 
     @classmethod
     def _manual_target(cls, campaign, partners, name="Picked"):

@@ -141,7 +141,7 @@ class TestCampaign(CampaignCase):
                 "date_start": f"{today.isoformat()} 09:00:00",
             }
         )
-        scheduled = self.env["campaign.action"].create({"campaign_id": campaign.id, "name": "Scheduled"})
+        scheduled = self._email_action(campaign, name="Scheduled")
         self._manual_target(campaign, self._partners(1))
         scheduled.action_schedule()
         tasks = self.env["project.task"].create(
@@ -175,8 +175,10 @@ class TestCampaign(CampaignCase):
             first.write({"schedule_type": "after", "parent_id": second.id})
         with self.assertRaises(UserError) as ctx:
             first.action_schedule()
-        self.assertIn("has no target", str(ctx.exception))
+        self.assertIn("a target (the campaign has none)", str(ctx.exception))
+        self.assertIn("an email: write it with", str(ctx.exception))
         self._manual_target(campaign, self._partners(1))
+        first.mail_template_id = self.mail_template
         first.action_schedule()
         with self.assertRaises(UserError):
             first.write({"state": "done"})

@@ -2,6 +2,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
@@ -143,6 +144,25 @@ class TestTouchpointTypes(CampaignCase):
         touchpoints = self.env["campaign.touchpoint"].search([("partner_id", "=", walk_in.id)], order="run_number")
         self.assertEqual(touchpoints.mapped("run_number"), [-1, 0], "runs of the engine are numbered from 1")
         self.assertEqual(touchpoints.mapped("state"), ["replied", "done"])
+
+    def test_engine_touchpoints_carry_the_type(self):
+        calls = self.env["campaign.action"].create(
+            {
+                "campaign_id": self.campaign.id,
+                "name": "Second round of calls",
+                "channel": "task",
+                "touchpoint_type_id": self.call_type.id,
+            }
+        )
+        run = calls._create_run(fields.Datetime.now())
+        self.assertEqual(len(run.touchpoint_ids), 3)
+        self.assertEqual(run.touchpoint_ids.type_id, self.call_type, "set by the engine's INSERT")
+        wizard = self._wizard(action_id=calls.id, partner_id=self.partners[0].id, schedule_follow_up=False)
+        wizard.outcome = {"amount": 75.0}
+        result = wizard.action_record()
+        touchpoint = run.touchpoint_ids.filtered(lambda tp: tp.partner_id == self.partners[0])
+        self.assertEqual(result["res_id"], touchpoint.id, "the engine's planned touchpoint gets the outcome")
+        self.assertEqual((touchpoint.state, touchpoint.outcome["amount"]), ("done", 75.0))
 
     def test_touchpoint_form_opens_the_wizard(self):
         action = self.planned[2].action_record_outcome()

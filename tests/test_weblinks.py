@@ -135,6 +135,17 @@ class TestWeblinks(WeblinkCase):
         self.assertEqual(self.campaign.main_channel, "weblink")
         self.assertEqual(self.campaign.execution_mode, "unscheduled")
 
+    def test_engine_runs_web_links_without_touchpoints(self):
+        self.campaign.date_start = date(2026, 4, 1)
+        self.campaign.action_set_ready()
+        self.campaign.action_set_active()
+        self.action.action_schedule()
+        self.env["campaign.action"]._cron_process()
+        run = self.action.run_ids
+        self.assertEqual((len(run), run.state, run.planned_count), (1, "done", 0))
+        self.assertFalse(self.action.touchpoint_ids)
+        self.assertEqual(self.action.state, "done")
+
     def test_links_only_on_web_link_actions(self):
         with self.assertRaises(ValidationError):
             self.action.channel = "email"

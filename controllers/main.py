@@ -1,0 +1,41 @@
+from odoo import http
+from odoo.addons.mass_mailing.controllers.main import MassMailController
+from odoo.http import request
+from odoo.tools import SQL
+
+
+class CampaignMassMailController(MassMailController):
+    """Mass mailing's public routes (open pixel, unsubscribe) also move the campaign touchpoints.
+    Tokens are checked by mass mailing before anything changes."""
+
+    @http.route()
+    def track_mail_open(self, mail_id, token, **post):
+        # read before: the first opening is counted by the trace's own update, later ones here
+        request.env.cr.execute(
+            SQL(
+                """SELECT tp.id FROM campaign_touchpoint tp
+                     JOIN mailing_trace tr ON tr.id = tp.mailing_trace_id
+                    WHERE tr.mail_mail_id_int = %s AND tp.date_opened IS NOT NULL""",
+                mail_id,
+            )
+        )
+        opened_before = [row[0] for row in request.env.cr.fetchall()]
+        response = super().track_mail_open(mail_id, token, **post)
+        if opened_before:
+            request.env.cr.execute(
+                SQL(
+                    "UPDATE campaign_touchpoint SET open_count = open_count + 1 WHERE id IN %s",
+                    tuple(opened_before),
+                )
+            )
+        return response
+
+    def _mailing_unsubscribe_from_document(self, mailing, document_id, email, hash_token):
+        response = super()._mailing_unsubscribe_from_document(mailing, document_id, email, hash_token)
+        request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
+        return response
+
+    def _mailing_unsubscribe_from_list(self, mailing, document_id, email, hash_token):
+        response = super()._mailing_unsubscribe_from_list(mailing, document_id, email, hash_token)
+        request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
+        return response

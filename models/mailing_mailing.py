@@ -1,0 +1,228 @@
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+# What mass mailing writes on a mailing after each batch it sends.
+MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
+# Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
+NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
+
+
+class MailingMailing(models.Model):
+    """Email actions send through Email Marketing: one mailing per run, copied from the action's
+    content mailing (or built from its template), whose recipients are exactly the run's
+    touchpoints. Traces, tracking, unsubscribe and bounces are mass mailing's own."""
+
+    _inherit = "mailing.mailing"
+
+    campaign_action_id = fields.Many2one(
+        "campaign.action",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="Action of a marketing campaign this mailing belongs to: its content, or one of its runs.",
+    )
+    campaign_run_id = fields.Many2one(
+        "campaign.action.run",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        copy=False,
+        help="Run of the campaign action this mailing carried out.",
+    )
+
+    def write(self, vals):
+        if (
+            self
+            and set(vals) <= MASS_MAILING_STATUS_FIELDS
+            and all(mailing.campaign_run_id and mailing.state == "done" for mailing in self)
+        ):
+            # mass mailing marks a mailing done after every batch; a campaign run mailing is done from
+            # its creation, and skipping this write spares every worker sending the run a lock on it
+            return True
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # GUARDS: campaign mailings are sent by the campaign engine only
+    # ------------------------------------------------------------------
+    def _check_not_campaign_mailing(self):
+        campaign_mailings = self.filtered("campaign_action_id")
+        if campaign_mailings:
+            raise UserError(
+                self.env._(
+                    "The mailing “%(mailing)s” belongs to the campaign action “%(action)s”: it is sent "
+                    "when the campaign runs. Launch the campaign instead.",
+                    mailing=campaign_mailings[0].subject,
+                    action=campaign_mailings[0].campaign_action_id.name,
+                )
+            )
+
+    def action_launch(self):
+        self._check_not_campaign_mailing()
+        return super().action_launch()
+
+    def action_schedule(self):
+        self._check_not_campaign_mailing()
+        return super().action_schedule()
+
+    def action_put_in_queue(self):
+        self._check_not_campaign_mailing()
+        return super().action_put_in_queue()
+
+    def action_send_mail(self, res_ids=None):
+        self._check_not_campaign_mailing()
+        return super().action_send_mail(res_ids=res_ids)
+
+    def action_open_campaign_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "campaign.action",
+            "res_id": self.campaign_action_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # TRACKING SETTINGS
+    # ------------------------------------------------------------------
+    def _get_link_tracker_values(self):
+        """Without sales link tracking, tracked links of campaign mailings carry no UTM values."""
+        values = super()._get_link_tracker_values()
+        campaign = self.campaign_action_id.campaign_id
+        if campaign and not campaign.track_sales_links:
+            return {"mass_mailing_id": self.id}
+        return values
+
+    def _get_mass_mailing_context(self):
+        """Campaign mailings always queue their emails (Odoo's mail queue sends them, each one
+        checking that the campaign is still active); without click tracking, links are not
+        shortened."""
+        context = super()._get_mass_mailing_context()
+        if self.campaign_run_id:
+            context["default_force_send"] = False
+        campaign = self.campaign_action_id.campaign_id
+        if campaign and not campaign.track_clicks:
+            context.pop("post_convert_links", None)
+        return context
+
+    def _campaign_add_utm_params(self, html):
+        """Add the UTM parameters of the mailing to every web link of ``html`` (sales link tracking
+        when links are not shortened), so that orders placed outside Odoo are attributed too."""
+        self.ensure_one()
+        params = {
+            "utm_campaign": self.campaign_id.name,
+            "utm_source": self.source_id.name,
+            "utm_medium": self.medium_id.name,
+        }
+        params = {key: value for key, value in params.items() if value}
+        if not html or not params:
+            return html
+
+        def add(match):
+            url = match.group(2)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or any(path in parts.path for path in NO_UTM_PATHS):
+                return match.group(0)
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            for key, value in params.items():
+                query.setdefault(key, value)
+            new_url = urlunsplit(parts._replace(query=urlencode(query)))
+            return match.group(0).replace(url, new_url)
+
+        return re.sub(r"""(href=["'])([^"']+)(["'])""", add, html)
+
+    # ------------------------------------------------------------------
+    # ENGINE
+    # ------------------------------------------------------------------
+    @api.model
+    def _campaign_run_mailing(self, run):
+        """The mailing of an email run, created on the first batch (run row locked, so that two
+        workers starting the same run create one mailing)."""
+        if run.mailing_id:
+            return run.mailing_id
+        self.env.cr.execute(SQL("SELECT id FROM campaign_action_run WHERE id = %s FOR UPDATE", run.id))
+        run.invalidate_recordset(["mailing_id"])
+        if run.mailing_id:
+            return run.mailing_id
+        action = run.action_id
+        campaign = action.campaign_id
+        values = {
+            "campaign_id": campaign.utm_campaign_id.id,
+            "source_id": action.source_id.id,
+            "medium_id": action.medium_id.id,
+            "campaign_action_id": action.id,
+            "campaign_run_id": run.id,
+            "mailing_type": "mail",
+            "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "mailing_domain": str([("campaign_touchpoint_ids.run_id", "=", run.id)]),
+            "contact_list_ids": [fields.Command.clear()],
+            "user_id": action.user_id.id or self.env.user.id,
+            # sent by the campaign engine only (never by mass mailing's queue): done from the start
+            "state": "done",
+            "sent_date": fields.Datetime.now(),
+            "kpi_mail_required": False,
+            "ab_testing_enabled": False,
+        }
+        values.update(campaign._mailing_reply_values())
+        if action.mail_template_id:
+            template = action.mail_template_id
+            values.update({"subject": template.subject, "body_html": template.body_html, "body_arch": False})
+            mailing = self.create(values)
+        else:
+            mailing = action.mailing_id.copy(values)
+        if campaign.track_sales_links and not campaign.track_clicks:
+            mailing.body_html = mailing._campaign_add_utm_params(mailing.body_html)
+        run.mailing_id = mailing
+        return mailing
+
+    @api.model
+    def _campaign_send(self, run, touchpoints):
+        """Queue the emails of a batch of touchpoints through the run's mailing. Idempotent: a
+        contact who already has a trace in this mailing (an earlier attempt got that far before
+        being interrupted) is linked to it, never mailed again."""
+        mailing = self._campaign_run_mailing(run)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL("SELECT id, partner_id FROM campaign_touchpoint WHERE id IN %s", tuple(touchpoints.ids))
+        )
+        partner_ids = [partner_id for _id, partner_id in self.env.cr.fetchall()]
+        self.env.cr.execute(
+            SQL(
+                """SELECT res_id FROM mailing_trace
+                    WHERE mass_mailing_id = %s AND model = 'res.partner' AND res_id IN %s""",
+                mailing.id,
+                tuple(partner_ids),
+            )
+        )
+        traced = {row[0] for row in self.env.cr.fetchall()}
+        to_send = [partner_id for partner_id in partner_ids if partner_id not in traced]
+        if to_send:
+            mailing._action_send_mail(res_ids=to_send)
+            # the mail queue runs hourly by default: wake it up for these emails
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+        self.env.flush_all()
+        server = run._mail_server()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint tp
+                      SET mailing_id = tr.mass_mailing_id, mailing_trace_id = tr.id,
+                          res_model = 'mailing.trace', res_id = tr.id, mail_server_id = %(server)s,
+                          state = 'queued'
+                     FROM mailing_trace tr
+                    WHERE tp.id IN %(ids)s AND tp.state = 'planned'
+                      AND tr.mass_mailing_id = %(mailing)s AND tr.model = 'res.partner'
+                      AND tr.res_id = tp.partner_id
+                RETURNING tr.id""",
+                server=server.id or None,
+                ids=tuple(touchpoints.ids),
+                mailing=mailing.id,
+            )
+        )
+        trace_ids = [row[0] for row in self.env.cr.fetchall()]
+        touchpoints.invalidate_recordset()
+        # the trace may already be sent, cancelled (blacklisted meanwhile, invalid address...)
+        self.env["mailing.trace"].browse(trace_ids)._campaign_sync_touchpoints()

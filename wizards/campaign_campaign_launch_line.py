@@ -1,0 +1,14 @@
+from odoo import fields, models
+
+
+class CampaignCampaignLaunchLine(models.TransientModel):
+    _name = "campaign.campaign.launch.line"
+    _description = "Audience of an Action at Launch"
+
+    wizard_id = fields.Many2one("campaign.campaign.launch", required=True, ondelete="cascade")
+    action_id = fields.Many2one("campaign.action", readonly=True)
+    channel = fields.Selection(related="action_id.channel")
+    total = fields.Integer(string="Contacts in Targets", readonly=True)
+    duplicates = fields.Integer(string="Duplicates Removed", readonly=True)
+    excluded = fields.Integer(readonly=True, help="Archived, without usable address, blacklisted, opted out...")
+    final = fields.Integer(string="Contacts Reached", readonly=True)
