@@ -175,6 +175,7 @@ class CampaignAction(models.Model):
     # Organisations and their people (seed 001)
     reach = fields.Selection(
         selection=[("target", "As set on each target"), *REACH_SELECTION],
+        string="Who to Reach",
         required=True,
         default="target",
         help="Whom the action reaches among the contacts of its targets. As set on each target: "

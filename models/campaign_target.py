@@ -104,6 +104,7 @@ class CampaignTarget(models.Model):
     import_summary = fields.Text(string="Last Import", readonly=True, copy=False)
     reach = fields.Selection(
         selection=REACH_SELECTION,
+        string="Who to Reach",
         required=True,
         default="contacts",
         help="Contacts as found: the contacts of the source, as they are. Companies: the companies of "
