@@ -29,6 +29,7 @@
         "wizards/campaign_touchpoint_record_views.xml",
         "wizards/campaign_kpi_choose_views.xml",
         "wizards/campaign_campaign_launch_views.xml",
+        "wizards/campaign_contact_erase_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
         "views/campaign_action_views.xml",
@@ -42,6 +43,7 @@
         "views/campaign_campaign_views.xml",
         "views/mailing_mailing_views.xml",
         "views/ir_mail_server_views.xml",
+        "views/res_partner_views.xml",
         "views/campaign_manager_menus.xml",
     ],
     "demo": [

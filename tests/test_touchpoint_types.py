@@ -164,6 +164,19 @@ class TestTouchpointTypes(CampaignCase):
         self.assertEqual(result["res_id"], touchpoint.id, "the engine's planned touchpoint gets the outcome")
         self.assertEqual((touchpoint.state, touchpoint.outcome["amount"]), ("done", 75.0))
 
+    def test_erasure_clears_recorded_outcomes(self):
+        wizard = self._wizard(partner_id=self.partners[0].id, schedule_follow_up=False, note="Lives alone, call at 6")
+        wizard.outcome = {"next_step": "Visit at home"}
+        wizard.action_record()
+        self.env["campaign.contact.erase"].with_user(self.user_manager).create(
+            {"partner_ids": [(6, 0, self.partners[0].ids)], "blacklist": False}
+        ).action_erase()
+        touchpoint = self.planned[0]
+        self.assertEqual(touchpoint.partner_id.name, "Anonymised contact")
+        self.assertFalse(touchpoint.note)
+        self.assertFalse(touchpoint.outcome["next_step"])
+        self.assertEqual(touchpoint.state, "done", "the totals keep it")
+
     def test_touchpoint_form_opens_the_wizard(self):
         action = self.planned[2].action_record_outcome()
         wizard = self.env["campaign.touchpoint.record"].with_context(**action["context"]).create({})

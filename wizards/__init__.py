@@ -3,5 +3,6 @@ from . import campaign_campaign_calculate
 from . import campaign_campaign_duplicate
 from . import campaign_campaign_launch
 from . import campaign_campaign_launch_line
+from . import campaign_contact_erase
 from . import campaign_kpi_choose
 from . import campaign_touchpoint_record
