@@ -184,7 +184,7 @@ class CampaignActionRun(models.Model):
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS f", contacts))
         elif targets:
             self.env.cr.execute(
-                SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", targets._union_sql())
+                SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", targets._union_sql(action))
             )
         else:
             self.env.cr.execute(SQL("SELECT 0"))
