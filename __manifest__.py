@@ -55,14 +55,6 @@
         "reports/campaign_letter_reports.xml",
         "reports/campaign_letter_templates.xml",
     ],
-    "assets": {
-        "web.report_assets_common": [
-            "campaign_manager/static/src/scss/campaign_letter_report.scss",
-        ],
-        "web.assets_tests": [
-            "campaign_manager/static/src/js/tours/**/*",
-        ],
-    },
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/res_partner_company_demo.xml",
@@ -78,7 +70,11 @@
         "web.assets_backend": [
             "campaign_manager/static/src/views/**/*",
         ],
+        "web.report_assets_common": [
+            "campaign_manager/static/src/scss/campaign_letter_report.scss",
+        ],
         "web.assets_tests": [
+            "campaign_manager/static/src/js/tours/**/*",
             "campaign_manager/static/tests/tours/**/*",
         ],
     },

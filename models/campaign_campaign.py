@@ -496,22 +496,7 @@ class CampaignCampaign(models.Model):
         help="Actions still draft or scheduled after the end of the campaign.",
     )
 
-    # Figures computed from touchpoints and links, shown among the chosen KPIs
-    touchpoint_sent_count = fields.Integer(
-        string="Contacts Reached",
-        compute="_compute_touchpoint_figures",
-        help="Touchpoints carried out: sent, done, opened, clicked, replied, converted, bounced or unsubscribed.",
-    )
-    touchpoint_open_rate = fields.Float(
-        string="Email Open Rate (%)",
-        compute="_compute_touchpoint_figures",
-        help="Emails opened out of the emails sent, in percent.",
-    )
-    touchpoint_click_rate = fields.Float(
-        string="Click Rate (%)",
-        compute="_compute_touchpoint_figures",
-        help="Emails and SMS with a click out of those sent, in percent.",
-    )
+    # Figures shown among the chosen KPIs
     link_click_count = fields.Integer(
         string="Link Clicks",
         related="utm_campaign_id.click_count",
@@ -596,29 +581,6 @@ class CampaignCampaign(models.Model):
         counts = {campaign.id: count for campaign, count in groups}
         for campaign in self:
             campaign.late_action_count = counts.get(campaign.id, 0)
-
-    def _compute_touchpoint_figures(self):
-        groups = self.env["campaign.touchpoint"]._read_group(
-            [("campaign_id", "in", self.ids), ("state", "in", CARRIED_STATES)],
-            ["campaign_id", "channel"],
-            ["__count", "date_opened:count", "date_clicked:count"],
-        )
-        figures = {}
-        for campaign, channel, count, opened, clicked in groups:
-            figure = figures.setdefault(campaign.id, {"sent": 0, "emails": 0, "opened": 0, "messages": 0, "clicked": 0})
-            figure["sent"] += count
-            if channel == "email":
-                figure["emails"] += count
-                figure["opened"] += opened
-            if channel in ("email", "sms"):
-                figure["messages"] += count
-                figure["clicked"] += clicked
-        for campaign in self:
-            figure = figures.get(campaign.id, {})
-            campaign.touchpoint_sent_count = figure.get("sent", 0)
-            emails, messages = figure.get("emails", 0), figure.get("messages", 0)
-            campaign.touchpoint_open_rate = 100.0 * figure["opened"] / emails if emails else 0.0
-            campaign.touchpoint_click_rate = 100.0 * figure["clicked"] / messages if messages else 0.0
 
     @api.depends_context("uid", "lang")
     def _compute_kpi_banner(self):
@@ -1401,11 +1363,8 @@ class CampaignCampaign(models.Model):
             ("audience_size", "audience_size", "integer"),
             ("touchpoint_count", "touchpoint_count", "integer"),
             ("sent_count", "sent_count", "integer"),
-            ("sent_count", "touchpoint_sent_count", "integer"),
             ("open_rate", "open_rate", "percent"),
-            ("open_rate", "touchpoint_open_rate", "percent"),
             ("click_rate", "click_rate", "percent"),
-            ("click_rate", "touchpoint_click_rate", "percent"),
             ("link_clicks", "link_click_count", "integer"),
             ("bounce_rate", "bounce_rate", "percent"),
             ("unsubscribe_rate", "unsubscribe_rate", "percent"),

@@ -48,10 +48,7 @@ class TestKpis(CampaignCase):
             self.assertIn(field_name, Campaign._fields)
             self.assertIn(kind, ("integer", "float", "percent", "monetary"))
         by_key = {key: field for key, _label, field, _kind in metrics}
-        # stand-ins until the campaign has its own figures
-        self.assertEqual(
-            by_key["open_rate"], "open_rate" if "open_rate" in Campaign._fields else "touchpoint_open_rate"
-        )
+        self.assertEqual(by_key["open_rate"], "open_rate")
         self.assertEqual("revenue" in by_key, "revenue" in Campaign._fields, "missing fields are skipped")
         self.assertEqual(
             dict(self.env["campaign.kpi.choice"]._fields["metric"]._description_selection(self.env))["audience_size"],
@@ -60,9 +57,9 @@ class TestKpis(CampaignCase):
 
     def test_figures_from_touchpoints(self):
         campaign = self.campaign
-        self.assertEqual(campaign.touchpoint_sent_count, 7, "everything carried out, failed excluded")
-        self.assertEqual(campaign.touchpoint_open_rate, 50.0, "2 opened out of 4 emails sent")
-        self.assertEqual(campaign.touchpoint_click_rate, 100.0 * 2 / 6, "2 clicks out of 4 emails and 2 SMS")
+        self.assertEqual(campaign.sent_count, 7, "everything carried out, failed excluded")
+        self.assertEqual(round(campaign.open_rate, 2), 28.57, "2 unique opens out of 7 sent")
+        self.assertEqual(round(campaign.click_rate, 2), 28.57, "2 unique clickers out of 7 sent")
         self.assertEqual(campaign.audience_size, 6)
 
     def test_defaults_then_choice_per_user(self):
@@ -81,12 +78,12 @@ class TestKpis(CampaignCase):
 
         self.assertEqual(
             campaign_1._kpi_values(),
-            [("budget", "Budget", "$\xa01,200.00"), ("open_rate", "Open rate", "50.0 %")],
+            [("budget", "Budget", "$\xa01,200.00"), ("open_rate", "Open rate", "28.6 %")],
         )
         self.assertEqual([key for key, _label, _value in campaign_2._kpi_values()], default, "others keep theirs")
         banner = str(campaign_1.kpi_banner)
         self.assertIn("Budget", banner)
-        self.assertIn("50.0 %", banner)
+        self.assertIn("28.6 %", banner)
         self.assertNotIn("Audience", banner)
         self.assertEqual(
             self.env["campaign.kpi.choice"].with_user(self.user_marketing_2).search([]).user_id,
@@ -109,7 +106,7 @@ class TestKpis(CampaignCase):
             [{"user_id": self.env.uid, "metric": "open_rate"}, {"user_id": self.env.uid, "metric": "expected_revenue"}]
         )
         values = self.campaign.with_context(lang="fr_FR")._kpi_values()
-        self.assertEqual(values[0][1:], ("Taux d'ouverture", "50,0 %"))
+        self.assertEqual(values[0][1:], ("Taux d'ouverture", "28,6 %"))
         self.assertEqual(values[1][1], "CA prévisionnel")
 
 
