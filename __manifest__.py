@@ -74,7 +74,6 @@
             "campaign_manager/static/src/scss/campaign_letter_report.scss",
         ],
         "web.assets_tests": [
-            "campaign_manager/static/src/js/tours/**/*",
             "campaign_manager/static/tests/tours/**/*",
         ],
     },

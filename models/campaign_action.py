@@ -125,7 +125,7 @@ ACTION_STATES = [
 # Status changes a user may ask for; the engine also moves scheduled -> running -> done/failed.
 ACTION_TRANSITIONS = {
     "draft": {"scheduled", "cancelled"},
-    "scheduled": {"draft", "running", "cancelled"},
+    "scheduled": {"draft", "running", "cancelled", "failed"},
     "running": {"done", "failed", "cancelled", "scheduled"},
     "done": set(),
     "cancelled": {"draft"},
@@ -1355,7 +1355,17 @@ class CampaignAction(models.Model):
             action.invalidate_recordset()
             action.run_ids.invalidate_recordset()
             due = action._next_due(now)
-            if due:
+            missing = due and action._missing_for_run()
+            if missing:
+                # content removed or broken since it was scheduled: say so rather than run half an action
+                action.write({"state": "failed", "date_next_run": False})
+                action.message_post(
+                    body=self.env._(
+                        "The action could not run, it lacks: %(missing)s. Complete it and schedule it again.",
+                        missing="; ".join(missing),
+                    )
+                )
+            elif due:
                 date_planned, parent_run = due
                 runs |= action._create_run(date_planned, parent_run)
             action._update_state_after_run(now)
