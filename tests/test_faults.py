@@ -166,6 +166,21 @@ class TestSlowMailServer(FaultCase):
         self.assertEqual(set(self._reached(action).mapped("state")), {"sent"})
 
 
+    def test_server_always_too_slow_fails_with_the_reason(self):
+        self.env["ir.config_parameter"].set_param("campaign_manager.mail_retry_max", 1)
+        action, mails = self._queued_action()
+        port = free_port()
+        first = mails.sorted("id")[0]
+        for minutes in (0, 6):
+            with LocalSMTPServer(port=port, slow_rcpt=3), freeze_time(T0 + datetime.timedelta(minutes=minutes)):
+                self._use_server(port)
+                self._process_queue()
+        self.assertEqual(first.state, "exception")
+        self.assertIn("Connection unexpectedly closed", first.failure_reason)
+        touchpoint = self._reached(action).filtered(lambda t: t.mailing_trace_id.mail_mail_id == first)
+        self.assertEqual(touchpoint.state, "failed")
+        self.assertEqual(touchpoint.failure_reason, "Connection failed (outgoing mail server problem)")
+
 @tagged("post_install", "-at_install")
 class TestDatabaseLost(FaultCase, SMSCase):
     """The connection to the database lost in the middle of a batch: the batch is undone with its
