@@ -165,7 +165,6 @@ class TestSlowMailServer(FaultCase):
         )
         self.assertEqual(set(self._reached(action).mapped("state")), {"sent"})
 
-
     def test_server_always_too_slow_fails_with_the_reason(self):
         self.env["ir.config_parameter"].set_param("campaign_manager.mail_retry_max", 1)
         action, mails = self._queued_action()
@@ -180,6 +179,7 @@ class TestSlowMailServer(FaultCase):
         touchpoint = self._reached(action).filtered(lambda t: t.mailing_trace_id.mail_mail_id == first)
         self.assertEqual(touchpoint.state, "failed")
         self.assertEqual(touchpoint.failure_reason, "Connection failed (outgoing mail server problem)")
+
 
 @tagged("post_install", "-at_install")
 class TestDatabaseLost(FaultCase, SMSCase):

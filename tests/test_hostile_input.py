@@ -155,7 +155,9 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
     def test_filter_its_author_may_no_longer_apply_stops_its_action(self):
         hr_group = self.env.ref("hr.group_hr_user")
         author = new_test_user(self.env, login="cm_hr", groups="campaign_manager.group_campaign_user,hr.group_hr_user")
-        self._target("[('employee_ids', '=', False), ('city', '=', 'Hostile City')]", user=author, name="NotStaff")
+        self._target(
+            "[('employee_ids', '=', False), ('city', '=', 'Hostile City')]", user=author, name="<b>NotStaff</b>"
+        )
         action = self._email_action(self.campaign)
         other = self._campaign("HostileOther")
         self._manual_target(other, self.partners[:1])
@@ -166,12 +168,12 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
         author.group_ids -= hr_group
         missing = action._missing_for_run()
         self.assertEqual(len(missing), 1)
-        self.assertIn("a valid filter for the target “NotStaff”: ", missing[0])
+        self.assertIn("a valid filter for the target “<b>NotStaff</b>”: ", missing[0])
         self.assertIn('access the field "employee_ids"', missing[0])
         self.env["campaign.action"]._cron_process()
         self.assertEqual(action.state, "failed")
         self.assertFalse(action.run_ids, "nothing half done")
-        self.assertIn("a valid filter for the target “NotStaff”", action.message_ids[0].body)
+        self.assertIn("a valid filter for the target “&lt;b&gt;NotStaff&lt;/b&gt;”", action.message_ids[0].body)
         self.assertEqual(other_action.run_ids.state, "done", "the other campaigns go on")
 
     def test_filter_the_database_refuses_fails_its_action_alone(self):
