@@ -119,7 +119,7 @@ class CampaignActionVariant(models.Model):
                 self.mailing_id = action.mailing_id.copy(values)
             else:
                 if action.mail_template_id:
-                    values["body_html"] = action.mail_template_id.body_html
+                    values["body_arch"] = values["body_html"] = action.mail_template_id.body_html
                 self.mailing_id = self.env["mailing.mailing"].create(values)
         return {
             "type": "ir.actions.act_window",
