@@ -43,6 +43,7 @@
     ],
     "demo": [
         "demo/res_partner_demo.xml",
+        "demo/mail_template_demo.xml",
         "demo/campaign_campaign_demo.xml",
     ],
 }

@@ -10,7 +10,6 @@ class CalendarEvent(models.Model):
 
     campaign_run_id = fields.Many2one(
         "campaign.action.run",
-        string="Campaign Run",
         readonly=True,
         copy=False,
         index="btree_not_null",

@@ -226,7 +226,7 @@ class CampaignAction(models.Model):
         help="Title of the tasks (default: the action's name). With one task per contact, {contact} is "
         "replaced by the contact's name.",
     )
-    task_description = fields.Html(string="Task Description", sanitize=True)
+    task_description = fields.Html(sanitize=True)
     task_user_ids = fields.Many2many(
         "res.users",
         "campaign_action_task_user_rel",
@@ -261,13 +261,11 @@ class CampaignAction(models.Model):
         "date: always at the date given.",
     )
     event_delay = fields.Integer(string="Starts After", default=7, help="Delay between the run and the event.")
-    event_delay_unit = fields.Selection(
-        selection=[("hours", "Hours"), ("days", "Days")], string="Event Delay Unit", default="days", required=True
-    )
+    event_delay_unit = fields.Selection(selection=[("hours", "Hours"), ("days", "Days")], default="days", required=True)
     event_date_start = fields.Datetime(string="Event Date")
-    event_duration = fields.Float(string="Event Duration", default=1.0, help="Duration of the event, in hours.")
-    event_location = fields.Char(string="Event Location")
-    event_description = fields.Html(string="Event Description", sanitize=True)
+    event_duration = fields.Float(default=1.0, help="Duration of the event, in hours.")
+    event_location = fields.Char()
+    event_description = fields.Html(sanitize=True)
     event_user_id = fields.Many2one(
         "res.users", string="Organizer", help="Organizer of the event (default: the action's responsible)."
     )
@@ -283,9 +281,7 @@ class CampaignAction(models.Model):
         help="Send up to 8 combinations (subject, sender, content, send time) to a test share of the contacts, "
         "then the best one to the rest.",
     )
-    ab_variant_ids = fields.One2many(
-        "campaign.action.variant", "action_id", string="Combinations", copy=True
-    )
+    ab_variant_ids = fields.One2many("campaign.action.variant", "action_id", string="Combinations", copy=True)
     ab_test_pc = fields.Integer(
         string="Test Share (%)",
         default=20,

@@ -80,9 +80,7 @@ class CampaignActionRun(models.Model):
     mailing_id = fields.Many2one("mailing.mailing", readonly=True, index="btree_not_null")
     attachment_id = fields.Many2one("ir.attachment", string="Document", readonly=True)
     log = fields.Text(readonly=True, help="What happened during the run: errors and notes of the dispatcher.")
-    event_id = fields.Many2one(
-        "calendar.event", string="Event", readonly=True, index="btree_not_null", ondelete="set null"
-    )
+    event_id = fields.Many2one("calendar.event", readonly=True, index="btree_not_null", ondelete="set null")
     task_count = fields.Integer(string="Tasks Count", compute="_compute_task_count")
 
     # A/B test: the test share of the contacts is split between the combinations at generation;
@@ -135,9 +133,9 @@ class CampaignActionRun(models.Model):
             run.failed_count = bucket.get("failed", 0)
 
     def _compute_task_count(self):
-        groups = self.env["project.task"].sudo()._read_group(
-            [("campaign_run_id", "in", self.ids)], ["campaign_run_id"], ["__count"]
-        )  # sudo: a count of the run's tasks, shown to campaign users who may lack Project rights
+        # sudo: a count of the run's tasks, shown to campaign users who may lack Project rights
+        tasks = self.env["project.task"].sudo()
+        groups = tasks._read_group([("campaign_run_id", "in", self.ids)], ["campaign_run_id"], ["__count"])
         counts = {run.id: count for run, count in groups}
         for run in self:
             run.task_count = counts.get(run.id, 0)
@@ -153,12 +151,13 @@ class CampaignActionRun(models.Model):
 
     def action_view_tasks(self):
         self.ensure_one()
+        domain = [("campaign_run_id", "=", self.id)]
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Tasks"),
             "res_model": "project.task",
             "view_mode": "list,form",
-            "domain": [("campaign_run_id", "=", self.id)],
+            "domain": domain,
         }
 
     # ------------------------------------------------------------------
@@ -550,7 +549,8 @@ class CampaignActionRun(models.Model):
                 ),
                 variants AS (
                     SELECT v.id, v.delay, v.pos
-                      FROM unnest(%(variant_ids)s::integer[], %(delays)s::integer[]) WITH ORDINALITY AS v(id, delay, pos)
+                      FROM unnest(%(variant_ids)s::integer[], %(delays)s::integer[])
+                           WITH ORDINALITY AS v(id, delay, pos)
                 )
                 UPDATE campaign_touchpoint tp
                    SET ab_group = CASE WHEN r.rn <= %(test)s THEN 'test' ELSE 'rest' END,
@@ -631,8 +631,10 @@ class CampaignActionRun(models.Model):
         action = self.action_id
         field = AB_METRIC_FIELDS[action.ab_winner_metric]
         # statistics read from traces, clicks and invoices whoever runs the job (as mass mailing does)
-        mailings = self.env["mailing.mailing"].sudo().search(
-            [("campaign_run_id", "=", self.id), ("campaign_variant_id", "!=", False)]
+        mailings = (
+            self.env["mailing.mailing"]
+            .sudo()
+            .search([("campaign_run_id", "=", self.id), ("campaign_variant_id", "!=", False)])
         )
         scores = {mailing.campaign_variant_id.id: mailing[field] for mailing in mailings}
         variants = self.env["campaign.action.variant"].browse(mailings.campaign_variant_id.ids)

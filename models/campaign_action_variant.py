@@ -16,9 +16,7 @@ class CampaignActionVariant(models.Model):
     _order = "sequence, id"
     _check_company_auto = True
 
-    action_id = fields.Many2one(
-        "campaign.action", required=True, ondelete="cascade", index=True, check_company=True
-    )
+    action_id = fields.Many2one("campaign.action", required=True, ondelete="cascade", index=True, check_company=True)
     campaign_id = fields.Many2one(related="action_id.campaign_id", store=True, index=True)
     company_id = fields.Many2one(related="action_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)

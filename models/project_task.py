@@ -11,7 +11,6 @@ class ProjectTask(models.Model):
 
     campaign_action_id = fields.Many2one(
         "campaign.action",
-        string="Campaign Action",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -21,7 +20,6 @@ class ProjectTask(models.Model):
     )
     campaign_run_id = fields.Many2one(
         "campaign.action.run",
-        string="Campaign Run",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -30,7 +28,6 @@ class ProjectTask(models.Model):
     )
     campaign_touchpoint_id = fields.Many2one(
         "campaign.touchpoint",
-        string="Campaign Touchpoint",
         readonly=True,
         copy=False,
         ondelete="set null",
@@ -77,9 +74,9 @@ class ProjectTask(models.Model):
         ]
         if vals_list:
             # one notification per task would flood the assignees: they find the tasks in the project
-            self.with_context(
-                mail_auto_subscribe_no_notify=True, mail_create_nolog=True, tracking_disable=True
-            ).create(vals_list)
+            self.with_context(mail_auto_subscribe_no_notify=True, mail_create_nolog=True, tracking_disable=True).create(
+                vals_list
+            )
         self.env.flush_all()
         self.env.cr.execute(
             SQL(

@@ -231,11 +231,12 @@ class TestAbTesting(CampaignCase):
             original_choice(run_self, winner, score, now=now)
             raise WorkerKilled()
 
+        killed = []
         with freeze_time("2026-03-02 11:00:01"), patch.object(CampaignActionRun, "_ab_set_winner", choose_then_die):
             try:
                 self._process()
             except WorkerKilled:
-                pass
+                killed.append("choosing")
         run.invalidate_recordset()
         self.assertFalse(run.ab_winner_variant_id, "the choice is undone with the worker")
         self.assertTrue(all(run.touchpoint_ids.filtered(lambda t: t.ab_group == "rest").mapped("ab_hold")))
@@ -252,7 +253,8 @@ class TestAbTesting(CampaignCase):
             try:
                 self._process(batch_size=2)
             except WorkerKilled:
-                pass
+                killed.append("sending")
+        self.assertEqual(killed, ["choosing", "sending"])
         self.assertTrue(run.ab_winner_variant_id, "chosen once, in a committed transaction of its own")
         self.assertEqual(len(self._traces(run.mailing_id)), 2, "the second batch of the rest is undone")
         with freeze_time("2026-03-02 11:10:00"):

@@ -4,8 +4,8 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.addons.campaign_manager.models.calendar_event import CalendarEvent
 from odoo.addons.calendar.models.calendar_attendee import CalendarAttendee
+from odoo.addons.campaign_manager.models.calendar_event import CalendarEvent
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -196,7 +196,7 @@ class TestChannelEvent(CampaignCase):
 
         def send(attendees):
             if bad in attendees.partner_id:
-                raise UserError("Mailbox refused")
+                raise ValueError("Mailbox refused")
             return original(attendees)
 
         with patch.object(CalendarAttendee, "_send_invitation_emails", send):

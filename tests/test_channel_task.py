@@ -45,8 +45,7 @@ class TestChannelTask(CampaignCase):
     def _task_action(self, campaign=None, **values):
         campaign = campaign or self.campaign
         return self.env["campaign.action"].create(
-            {"campaign_id": campaign.id, "name": "Calls", "channel": "task", "user_id": self.user_marketing.id}
-            | values
+            {"campaign_id": campaign.id, "name": "Calls", "channel": "task", "user_id": self.user_marketing.id} | values
         )
 
     def _tasks(self, action):
@@ -204,7 +203,7 @@ class TestChannelTask(CampaignCase):
 
         def create(task_model, vals_list):
             if any(vals.get("partner_id") == bad.id for vals in vals_list):
-                raise UserError("Task refused for this contact")
+                raise ValueError("Task refused for this contact")
             return original_create(task_model, vals_list)
 
         with patch.object(ProjectTask, "create", create):
@@ -246,8 +245,10 @@ class TestChannelTask(CampaignCase):
     def test_campaign_user_creates_a_task_action(self):
         """Campaign users have no Project rights: the campaign's project is still created for them."""
         campaign = self._campaign("UserTasks").with_user(self.user_marketing)
-        action = self.env["campaign.action"].with_user(self.user_marketing).create(
-            {"campaign_id": campaign.id, "name": "Prepare", "channel": "task"}
+        action = (
+            self.env["campaign.action"]
+            .with_user(self.user_marketing)
+            .create({"campaign_id": campaign.id, "name": "Prepare", "channel": "task"})
         )
         project = campaign.sudo().project_id
         self.assertTrue(project)
