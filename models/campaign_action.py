@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, is_html_empty
 
 CHANNELS = [
     ("email", "Email"),
@@ -709,7 +709,7 @@ class CampaignAction(models.Model):
         missing = []
         if not self.mailing_id.subject:
             missing.append(self.env._("a subject for the email"))
-        if self.mailing_id.is_body_empty:
+        if is_html_empty(self.mailing_id.body_html):  # what is sent (the editor converts body_arch into it)
             missing.append(self.env._("a body for the email"))
         return missing
 

@@ -1,9 +1,11 @@
 import logging
+import random
 import time
 from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models, modules
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from .campaign_action import DEFAULT_BATCH_SIZE, FOLLOWUP_CONDITIONS
@@ -21,6 +23,9 @@ RUN_STATES = [
 # Advisory lock namespaces (pg_advisory_xact_lock(namespace, id)) serialising the sending quotas.
 QUOTA_LOCK_CAMPAIGN = 74201
 QUOTA_LOCK_SERVER = 74202
+# Consecutive conflicts with another worker (serialisation failure, deadlock) a pass tolerates
+# before leaving the run to the next pass.
+MAX_CONFLICTS = 5
 # Attempts at one touchpoint before it is marked failed (each attempt is a batch that did not
 # give it a final state, e.g. interrupted).
 MAX_ATTEMPTS = 3
@@ -277,19 +282,30 @@ class CampaignActionRun(models.Model):
         if not dispatcher:
             self._append_log(self.env._("The channel of this action cannot run."))
             return
+        conflicts = 0
         while time.monotonic() < deadline:
-            with self._batch():
-                if not self._campaign_is_active():
+            try:
+                with self._batch():
+                    if not self._campaign_is_active():
+                        return
+                    limit = self._send_quota(batch_size)
+                    if limit <= 0:
+                        self._append_log(self.env._("Sending limit reached: the rest waits for the next window."))
+                        return
+                    touchpoint_ids = self._claim(limit)
+                    if not touchpoint_ids:
+                        break
+                    touchpoints = self.env["campaign.touchpoint"].browse(touchpoint_ids)
+                    failed = self._carry_out(dispatcher, touchpoints)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                # another worker updated the same rows: this batch is undone, try again shortly
+                conflicts += 1
+                _logger.info("Campaign run %s: conflict with another worker (%s), retrying", self.id, error)
+                if conflicts >= MAX_CONFLICTS:
                     return
-                limit = self._send_quota(batch_size)
-                if limit <= 0:
-                    self._append_log(self.env._("Sending limit reached: the rest waits for the next window."))
-                    return
-                touchpoint_ids = self._claim(limit)
-                if not touchpoint_ids:
-                    break
-                touchpoints = self.env["campaign.touchpoint"].browse(touchpoint_ids)
-                failed = self._carry_out(dispatcher, touchpoints)
+                time.sleep(random.uniform(0.05, 0.3))
+                continue
+            conflicts = 0
             if failed:
                 self._carry_out_one_by_one(dispatcher, touchpoints, failed)
         self._finish_if_complete()
@@ -324,6 +340,8 @@ class CampaignActionRun(models.Model):
             with self._undo_on_error():
                 dispatcher(self, touchpoints)
                 self._after_batch(touchpoints)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise  # not the contacts' fault: the whole batch is retried
         except Exception as error:  # one bad contact must not block the batch
             _logger.info(
                 "Campaign run %s: batch of %s failed (%s); retrying one by one", self.id, len(touchpoints), error

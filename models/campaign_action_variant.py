@@ -2,6 +2,7 @@ import string
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import is_html_empty
 
 from .campaign_touchpoint import CARRIED_STATES
 
@@ -142,7 +143,7 @@ class CampaignActionVariant(models.Model):
             missing = []
             if not (self.subject or self.mailing_id.subject):
                 missing.append(self.env._("a subject for combination %(name)s", name=self.name))
-            if self.mailing_id.is_body_empty:
+            if is_html_empty(self.mailing_id.body_html):  # what is sent (as for the action's email)
                 missing.append(self.env._("a body for combination %(name)s", name=self.name))
             return missing
         if self.mail_template_id and not (self.subject or self.mail_template_id.subject):

@@ -638,7 +638,8 @@ class CampaignCampaign(models.Model):
     def _missing_for_launch(self):
         """Everything the campaign and its actions still need before a launch (user's language)."""
         self.ensure_one()
-        missing = self._missing_for_ready() if self.state == "draft" else []
+        # launching starts the campaign today when it has no start date yet
+        missing = self._missing_for_ready(require_start=False) if self.state == "draft" else []
         for action in self.action_ids.filtered(lambda a: a.state in ("draft", "scheduled")):
             missing += [
                 self.env._("%(action)s: %(missing)s", action=action.name, missing=item)
@@ -648,11 +649,11 @@ class CampaignCampaign(models.Model):
             missing.append(self.env._("an email alias for the replies (Tracking tab), with an alias domain"))
         return missing
 
-    def _missing_for_ready(self):
+    def _missing_for_ready(self, require_start=True):
         """List, in the user's language, what the campaign still needs before it can run."""
         self.ensure_one()
         missing = []
-        if not self.date_start:
+        if require_start and not self.date_start:
             missing.append(self.env._("a start date"))
         if not self.target_ids:
             missing.append(self.env._("at least one target"))

@@ -1,9 +1,14 @@
 import re
+from datetime import timedelta
 
-from odoo import models
+from odoo import fields, models
 from odoo.tools import SQL
 
 SHORT_URL = re.compile(r"https?://[^\s\]\)>]+/r/(?P<code>[A-Za-z0-9]+)(?:/m/\d+)?")
+# A temporary SMTP answer (4xx) as smtplib reports it: "(451, b'...')".
+TEMPORARY_SMTP_ANSWER = re.compile(r"\(4\d\d, ")
+RETRY_DELAY_MINUTES = 5
+DEFAULT_MAX_RETRIES = 5
 
 
 class MailMail(models.Model):
@@ -12,6 +17,14 @@ class MailMail(models.Model):
     that a saved stop is final), and the campaign's open and plain-text click tracking settings."""
 
     _inherit = "mail.mail"
+
+    campaign_retry_count = fields.Integer(
+        string="Campaign Retries",
+        default=0,
+        readonly=True,
+        help="Times a campaign email was put back in the queue after a temporary failure "
+        "(mail server down or slow, temporary refusal).",
+    )
 
     def _send(
         self,
@@ -47,6 +60,44 @@ class MailMail(models.Model):
                 post_send_callback=post_send_callback,
             )
         return True
+
+    def _postprocess_sent_message(self, success_pids, success_emails, failure_reason=False, failure_type=None):
+        """Campaign emails that failed for a temporary reason (server down or too slow, 4xx answer)
+        go back to the queue with an exponential backoff instead of failing; the same mail is sent
+        later, so nothing is sent twice. After the last retry they fail with the reason."""
+        if failure_type and (failure_type == "mail_smtp" or TEMPORARY_SMTP_ANSWER.search(failure_reason or "")):
+            campaign_of = self._campaign_of_mails()
+            max_retries = int(
+                self.env["ir.config_parameter"].sudo().get_param("campaign_manager.mail_retry_max", DEFAULT_MAX_RETRIES)
+            )
+            retry = self.filtered(lambda m: m.id in campaign_of and m.campaign_retry_count < max_retries)
+            if retry:
+                now = fields.Datetime.now()
+                for count in set(retry.mapped("campaign_retry_count")):
+                    mails = retry.filtered(lambda m, count=count: m.campaign_retry_count == count)
+                    when = now + timedelta(minutes=RETRY_DELAY_MINUTES * 2**count)
+                    mails.write(
+                        {
+                            "state": "outgoing",
+                            "scheduled_date": when,
+                            "campaign_retry_count": count + 1,
+                            "failure_reason": self.env._(
+                                "Temporary failure, retry %(count)s planned: %(reason)s",
+                                count=count + 1,
+                                reason=failure_reason or failure_type,
+                            ),
+                        }
+                    )
+                    self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger(when)
+                others = self - retry
+                if not others:
+                    return True
+                return super(MailMail, others)._postprocess_sent_message(
+                    success_pids, success_emails, failure_reason=failure_reason, failure_type=failure_type
+                )
+        return super()._postprocess_sent_message(
+            success_pids, success_emails, failure_reason=failure_reason, failure_type=failure_type
+        )
 
     def _campaign_of_mails(self):
         """{mail id: campaign id} for the mails of ``self`` sent by a campaign run."""

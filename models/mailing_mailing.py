@@ -5,6 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+# What mass mailing writes on a mailing after each batch it sends.
+MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
 # Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
 NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
 
@@ -41,6 +43,17 @@ class MailingMailing(models.Model):
         copy=False,
         help="Combination of a campaign A/B test this mailing sent to its part of the test share.",
     )
+
+    def write(self, vals):
+        if (
+            self
+            and set(vals) <= MASS_MAILING_STATUS_FIELDS
+            and all(mailing.campaign_run_id and mailing.state == "done" for mailing in self)
+        ):
+            # mass mailing marks a mailing done after every batch; a campaign run mailing is done from
+            # its creation, and skipping this write spares every worker sending the run a lock on it
+            return True
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # GUARDS: campaign mailings are sent by the campaign engine only
@@ -94,8 +107,12 @@ class MailingMailing(models.Model):
         return values
 
     def _get_mass_mailing_context(self):
-        """Without click tracking, links of campaign mailings are not shortened."""
+        """Campaign mailings always queue their emails (Odoo's mail queue sends them, each one
+        checking that the campaign is still active); without click tracking, links are not
+        shortened."""
         context = super()._get_mass_mailing_context()
+        if self.campaign_run_id:
+            context["default_force_send"] = False
         campaign = self.campaign_action_id.campaign_id
         if campaign and not campaign.track_clicks:
             context.pop("post_convert_links", None)
@@ -157,7 +174,10 @@ class MailingMailing(models.Model):
             "mailing_domain": str([("campaign_touchpoint_ids.run_id", "=", run.id)]),
             "contact_list_ids": [fields.Command.clear()],
             "user_id": action.user_id.id or self.env.user.id,
-            "state": "draft",
+            # sent by the campaign engine only (never by mass mailing's queue): done from the start
+            "state": "done",
+            "sent_date": fields.Datetime.now(),
+            "kpi_mail_required": False,
             "ab_testing_enabled": False,
         }
         values.update(campaign._mailing_reply_values())
@@ -236,6 +256,8 @@ class MailingMailing(models.Model):
         to_send = [partner_id for partner_id in partner_ids if partner_id not in traced]
         if to_send:
             mailing._action_send_mail(res_ids=to_send)
+            # the mail queue runs hourly by default: wake it up for these emails
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
         self.env.flush_all()
         server = run._mail_server()
         self.env.cr.execute(

@@ -3,3 +3,7 @@ from . import test_campaign
 from . import test_duplicate
 from . import test_security
 from . import test_i18n
+from . import test_execution
+from . import test_channel_email
+from . import test_tracking_routes
+from . import test_concurrency

@@ -17,15 +17,17 @@ PO_PATH = Path(__file__).resolve().parent.parent / "i18n" / "fr.po"
 
 def main(paths):
     po = polib.pofile(str(PO_PATH), wrapwidth=78)
-    translations = {}
+    translations, fallback = {}, {}
     for path in paths:
         if path.endswith(".po"):
-            translations.update({e.msgid: e.msgstr for e in polib.pofile(path) if e.msgstr and "fuzzy" not in e.flags})
+            # other .po files (Odoo's own, another branch's) only fill what has no French yet
+            fallback.update({e.msgid: e.msgstr for e in polib.pofile(path) if e.msgstr and "fuzzy" not in e.flags})
         else:
             translations.update(runpy.run_path(path)["T"])
     for entry in po:
-        if entry.msgid in translations:
-            entry.msgstr = translations[entry.msgid]
+        untranslated = not entry.msgstr or "fuzzy" in entry.flags
+        if entry.msgid in translations or (untranslated and entry.msgid in fallback):
+            entry.msgstr = translations.get(entry.msgid) or fallback[entry.msgid]
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
     po.metadata["Language"] = "fr"

@@ -92,6 +92,8 @@ class CampaignCampaignLaunch(models.TransientModel):
                     }
                 )
             self._starting_actions().write(values)
+        if not campaign.date_start:
+            campaign.date_start = fields.Date.context_today(self)
         missing = campaign._missing_for_launch()
         if missing:
             raise UserError(
@@ -101,8 +103,6 @@ class CampaignCampaignLaunch(models.TransientModel):
                     missing="\n".join(f"- {item}" for item in missing),
                 )
             )
-        if not campaign.date_start:
-            campaign.date_start = fields.Date.context_today(self)
         campaign.action_ids.filtered(lambda a: a.state == "draft").action_schedule()
         if campaign.state == "draft":
             campaign.action_set_ready()

@@ -1,0 +1,144 @@
+import threading
+import time
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, api, modules
+from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+PARTNERS = 60
+BATCH = 5
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentWorkers(TransactionCase):
+    """Two workers (two database connections, two threads, real commits as in production) dispatch
+    the same run at once: every contact is mailed exactly once and both workers take part.
+
+    The fixture is committed (other connections must see it) and removed afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        context = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, context)
+            partners = env["res.partner"].create(
+                [{"name": f"worker {i}", "email": f"worker.{i}@example.com"} for i in range(PARTNERS)]
+            )
+            template = env["mail.template"].create(
+                {
+                    "name": "Concurrency",
+                    "model_id": env["ir.model"]._get_id("res.partner"),
+                    "subject": "Hi {{ object.name }}",
+                    "body_html": "<p>Hello</p>",
+                }
+            )
+            campaign = env["campaign.campaign"].create({"name": "ConcurrencyTest"})
+            env["campaign.target"].create(
+                {"campaign_id": campaign.id, "name": "All", "source": "manual", "partner_ids": [(6, 0, partners.ids)]}
+            )
+            action = env["campaign.action"].create(
+                {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
+            )
+            env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+            run = env["campaign.action"]._start_due_runs()
+            env["mailing.mailing"]._campaign_run_mailing(run)
+            self.ids = {
+                "partners": partners.ids,
+                "template": template.id,
+                "campaign": campaign.id,
+                "run": run.id,
+                "mailing": run.mailing_id.id,
+                "utm_campaign": campaign.utm_campaign_id.id,
+                "utm_source": action.source_id.id,
+            }
+        self.addCleanup(self._remove_fixture)
+
+    def _remove_fixture(self):
+        ids = self.ids
+        with self.registry.cursor() as cr:
+            statements = [
+                ("DELETE FROM mail_mail WHERE mailing_id = %s", ids["mailing"]),
+                ("DELETE FROM mailing_trace WHERE mass_mailing_id = %s", ids["mailing"]),
+                ("DELETE FROM campaign_touchpoint WHERE campaign_id = %s", ids["campaign"]),
+                ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id = %s", ids["campaign"]),
+                (
+                    "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
+                    "(SELECT id FROM campaign_action WHERE campaign_id = %s)",
+                    ids["campaign"],
+                ),
+                ("DELETE FROM campaign_action_run WHERE campaign_id = %s", ids["campaign"]),
+                ("DELETE FROM campaign_action WHERE campaign_id = %s", ids["campaign"]),
+                ("DELETE FROM campaign_campaign WHERE id = %s", ids["campaign"]),
+                ("DELETE FROM utm_source WHERE id = %s", ids["utm_source"]),
+                ("DELETE FROM utm_campaign WHERE id = %s", ids["utm_campaign"]),
+                ("DELETE FROM mail_template WHERE id = %s", ids["template"]),
+                ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", tuple(ids["partners"])),
+                ("DELETE FROM res_partner WHERE id IN %s", tuple(ids["partners"])),
+            ]
+            for query, param in statements:
+                cr.execute(SQL(query, param))
+
+    def test_two_workers_share_a_run_without_duplicates(self):
+        original = MailingMailing._campaign_send
+        workers_of_batch = []
+
+        def slow_send(mailing_model, run, touchpoints):
+            workers_of_batch.append(threading.current_thread().name)
+            time.sleep(0.05)  # long enough for the other worker to come in
+            return original(mailing_model, run, touchpoints)
+
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def worker():
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait()
+                    env["campaign.action.run"]._dispatch_pending(batch_size=BATCH)
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+        # production behaviour inside the workers: each batch commits
+        with (
+            patch.object(modules.module, "current_test", False),
+            patch.object(MailingMailing, "_campaign_send", slow_send),
+        ):
+            threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in (1, 2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+        self.assertFalse(errors, errors)
+        self.assertEqual(set(workers_of_batch), {"worker-1", "worker-2"}, "both workers carried batches")
+        # a batch undone by a conflict with the other worker is carried again, never duplicated
+        self.assertGreaterEqual(len(workers_of_batch), PARTNERS // BATCH)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                SQL(
+                    """SELECT res_id, COUNT(*) FROM mailing_trace WHERE mass_mailing_id = %s
+                       GROUP BY res_id HAVING COUNT(*) > 1""",
+                    self.ids["mailing"],
+                )
+            )
+            self.assertEqual(cr.fetchall(), [], "nobody mailed twice")
+            cr.execute(SQL("SELECT COUNT(*) FROM mail_mail WHERE mailing_id = %s", self.ids["mailing"]))
+            self.assertEqual(cr.fetchone()[0], PARTNERS, "nobody dropped")
+            cr.execute(
+                SQL(
+                    "SELECT state, COUNT(*) FROM campaign_touchpoint WHERE run_id = %s GROUP BY state",
+                    self.ids["run"],
+                )
+            )
+            states = dict(cr.fetchall())
+            cr.execute(
+                SQL("SELECT DISTINCT failure_reason FROM campaign_touchpoint WHERE run_id = %s", self.ids["run"])
+            )
+            self.assertEqual(states, {"queued": PARTNERS}, cr.fetchall())
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            run = env["campaign.action.run"].browse(self.ids["run"])
+            if run.state != "done":  # both finished at once: the next pass closes it
+                run._finish_if_complete()
+            self.assertEqual(run.state, "done")
