@@ -25,6 +25,7 @@
         "data/campaign_campaign_data.xml",
         "data/ir_cron_data.xml",
         "data/project_task_type_data.xml",
+        "data/mail_template_data.xml",
         "wizards/campaign_campaign_calculate_views.xml",
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",

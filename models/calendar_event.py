@@ -1,10 +1,16 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+try:
+    import vobject
+except ImportError:  # the calendar then sends no .ics file at all
+    vobject = None
+
 
 class CalendarEvent(models.Model):
     """Event actions: one calendar event per run, the run's contacts added as its attendees batch
-    after batch, invited with the calendar's own invitation email when the action says so."""
+    after batch, invited through the calendar's invitation machinery (answer links, .ics file) when
+    the action says so, with an invitation that keeps the other attendees private."""
 
     _inherit = "calendar.event"
 
@@ -17,6 +23,20 @@ class CalendarEvent(models.Model):
         groups="campaign_manager.group_campaign_user",
         help="Run of the campaign action that invited the attendees of this event.",
     )
+
+    def _get_ics_file(self):
+        """The .ics file of a campaign event lists no attendee: each invitee receives it, and must
+        not learn the addresses of the campaign's other contacts."""
+        result = super()._get_ics_file()
+        # sudo: only to tell campaign events apart, whoever sends the invitation
+        for event in self.sudo().filtered("campaign_run_id"):
+            if not vobject or event.id not in result:
+                continue
+            calendar = vobject.readOne(result[event.id].decode())
+            for vevent in calendar.vevent_list:
+                vevent.contents.pop("attendee", None)
+            result[event.id] = calendar.serialize().encode()
+        return result
 
     # ------------------------------------------------------------------
     # ENGINE
@@ -68,7 +88,11 @@ class CalendarEvent(models.Model):
                     [("event_id", "=", event.id), ("partner_id", "in", new_partner_ids)]
                 )
                 invited = attendees.filtered(lambda a: a.email and a._should_notify_attendee())
-                invited._send_invitation_emails()
+                # the calendar's sending (accept/decline tokens, .ics file), with an invitation that
+                # does not disclose the other attendees, unlike the calendar's meeting invitation
+                invited._notify_attendees(
+                    self.env.ref("campaign_manager.mail_template_campaign_event_invitation"), force_send=True
+                )
         self.env.flush_all()
         self.env.cr.execute(
             SQL(

@@ -89,6 +89,23 @@ class TestChannelEvent(CampaignCase):
         self.assertEqual(done.partner_id, self.no_email, "added without invitation: no email")
         self.assertEqual(set(touchpoints.mapped("date_done")), {datetime(2026, 3, 2, 9, 0)})
         self.assertEqual(self._invitations(event), self.partners, "one invitation per contact with an email")
+        # each invitation keeps the other contacts private: neither the email nor the .ics lists them
+        message = self.env["mail.message"].search(
+            [
+                ("model", "=", "calendar.event"),
+                ("res_id", "=", event.id),
+                ("message_type", "=", "user_notification"),
+                ("partner_ids", "in", self.partners[0].ids),
+            ]
+        )
+        self.assertEqual(message.subject, "Invitation: Product launch")
+        self.assertIn("guest 0", str(message.body))
+        self.assertIn("/calendar/meeting/accept?token=", str(message.body))
+        self.assertNotIn("guest 1", str(message.body))
+        ics = message.attachment_ids.filtered(lambda a: a.name == "invitation.ics")
+        self.assertIn(b"Product launch", ics.raw)
+        self.assertNotIn(b"guest.1@example.com", ics.raw)
+        self.assertNotIn(b"guest.0@example.com", ics.raw)
         self.assertEqual(action.state, "done")
         self._process()
         self.assertEqual(len(self.env["calendar.event"].search([("campaign_run_id", "in", action.run_ids.ids)])), 1)
@@ -191,15 +208,15 @@ class TestChannelEvent(CampaignCase):
     def test_bad_contact_fails_alone(self):
         action = self._event_action(event_send_invitations=True)
         self._launch()
-        original = CalendarAttendee._send_invitation_emails
+        original = CalendarAttendee._notify_attendees
         bad = self.partners[1]
 
-        def send(attendees):
+        def send(attendees, mail_template, notify_author=False, force_send=False):
             if bad in attendees.partner_id:
                 raise ValueError("Mailbox refused")
-            return original(attendees)
+            return original(attendees, mail_template, notify_author=notify_author, force_send=force_send)
 
-        with patch.object(CalendarAttendee, "_send_invitation_emails", send):
+        with patch.object(CalendarAttendee, "_notify_attendees", send):
             self._process()
         run = action.run_ids
         touchpoints = run.touchpoint_ids
