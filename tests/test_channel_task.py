@@ -253,4 +253,13 @@ class TestChannelTask(CampaignCase):
         project = campaign.sudo().project_id
         self.assertTrue(project)
         self.assertEqual(len(project.type_ids), 3)
-        self.assertEqual(action.campaign_id, campaign)
+        action.task_stage_id = self.stage_in_progress
+        # the action's form reads the project and the stage for them
+        values = action.web_read(
+            {
+                "campaign_project_id": {"fields": {"display_name": {}}},
+                "task_stage_id": {"fields": {"display_name": {}}},
+            }
+        )[0]
+        self.assertEqual(values["campaign_project_id"]["display_name"], "UserTasks")
+        self.assertEqual(values["task_stage_id"]["display_name"], "In progress")
