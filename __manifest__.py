@@ -30,6 +30,7 @@
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_campaign_launch_views.xml",
+        "wizards/campaign_contact_erase_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
         "views/campaign_action_variant_views.xml",
@@ -40,6 +41,7 @@
         "views/mailing_mailing_views.xml",
         "views/project_task_views.xml",
         "views/ir_mail_server_views.xml",
+        "views/res_partner_views.xml",
         "views/campaign_manager_menus.xml",
     ],
     "demo": [

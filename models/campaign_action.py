@@ -1,3 +1,4 @@
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -671,6 +672,10 @@ class CampaignAction(models.Model):
         missing = []
         if self._run_has_audience() and self.followup_filter == "targets" and not self._effective_targets():
             missing.append(self.env._("a target (the campaign has none)"))
+        for target in self._effective_targets().filtered(lambda t: t.import_state == "queued"):
+            missing.append(
+                self.env._("the end of the import of the target “%(target)s” (in progress)", target=target.name)
+            )
         if self.followup_filter != "targets" and self.schedule_type != "after":
             missing.append(
                 self.env._("a previous action: only an action that follows another can be limited to its contacts")
@@ -767,8 +772,10 @@ class CampaignAction(models.Model):
 
     @api.model
     def _cron_process(self, batch_size=None, time_budget=None):
-        """Scheduled job: start the runs that are due, choose the winners of the A/B tests that are
-        due, then carry out the pending touchpoints."""
+        """Scheduled job: import the queued contact files, start the runs that are due, choose the
+        winners of the A/B tests that are due, then carry out the pending touchpoints."""
+        deadline = time.monotonic() + (time_budget if time_budget is not None else 3600 * 24)
+        self.env["campaign.target"]._process_queued_imports(deadline)
         self._start_due_runs()
         self.env["campaign.action.run"]._ab_choose_winners()
         self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)

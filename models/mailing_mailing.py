@@ -7,6 +7,8 @@ from odoo.tools import SQL
 
 # What mass mailing writes on a mailing after each batch it sends.
 MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
+# Mass mailing's own links, never shortened (same list as mass mailing's shortener).
+LINK_SHORTENER_BLACKLIST = ["/unsubscribe_from_list", "/view", "/cards"]
 # Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
 NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
 
@@ -98,6 +100,14 @@ class MailingMailing(models.Model):
     # ------------------------------------------------------------------
     # TRACKING SETTINGS
     # ------------------------------------------------------------------
+    def _get_seen_list(self):
+        """A campaign run never reaches an address twice (contacts de-duplicated by address when the
+        run is generated, traces checked before each batch): no need to read back every trace of
+        the mailing before each batch of emails."""
+        if self.campaign_run_id:
+            return set()
+        return super()._get_seen_list()
+
     def _get_link_tracker_values(self):
         """Without sales link tracking, tracked links of campaign mailings carry no UTM values."""
         values = super()._get_link_tracker_values()
@@ -220,7 +230,13 @@ class MailingMailing(models.Model):
             mailing = self.create(values)
         else:
             mailing = content_mailing.copy(values)
-        if campaign.track_sales_links and not campaign.track_clicks:
+        if campaign.track_clicks:
+            # the links are the same for every recipient: shorten them once here, instead of once per
+            # recipient when each email is rendered (mass mailing's biggest cost per recipient)
+            mailing.body_html = mailing._shorten_links(
+                mailing.body_html, mailing._get_link_tracker_values(), blacklist=LINK_SHORTENER_BLACKLIST
+            )
+        elif campaign.track_sales_links:
             mailing.body_html = mailing._campaign_add_utm_params(mailing.body_html)
         if not variant:
             run.mailing_id = mailing

@@ -7,3 +7,5 @@ from . import test_execution
 from . import test_channel_email
 from . import test_tracking_routes
 from . import test_concurrency
+from . import test_data_protection
+from . import test_import

@@ -3,3 +3,4 @@ from . import campaign_campaign_calculate
 from . import campaign_campaign_duplicate
 from . import campaign_campaign_launch
 from . import campaign_campaign_launch_line
+from . import campaign_contact_erase
