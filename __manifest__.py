@@ -30,6 +30,7 @@
         "wizards/campaign_campaign_duplicate_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_campaign_launch_views.xml",
+        "wizards/campaign_campaign_order_views.xml",
         "wizards/campaign_contact_erase_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
@@ -42,11 +43,29 @@
         "views/project_task_views.xml",
         "views/ir_mail_server_views.xml",
         "views/res_partner_views.xml",
+        "views/campaign_landing_templates.xml",
+        "views/campaign_analysis_report_views.xml",
+        "views/hr_expense_views.xml",
+        "views/res_config_settings_views.xml",
+        "reports/campaign_campaign_reports.xml",
+        "reports/campaign_campaign_templates.xml",
         "views/campaign_manager_menus.xml",
+        "reports/campaign_letter_reports.xml",
+        "reports/campaign_letter_templates.xml",
     ],
+    "assets": {
+        "web.report_assets_common": [
+            "campaign_manager/static/src/scss/campaign_letter_report.scss",
+        ],
+        "web.assets_tests": [
+            "campaign_manager/static/src/js/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/mail_template_demo.xml",
         "demo/campaign_campaign_demo.xml",
+        "demo/campaign_order_demo.xml",
+        "demo/campaign_roi_demo.xml",
     ],
 }

@@ -1,5 +1,6 @@
 from odoo import http
 from odoo.addons.mass_mailing.controllers.main import MassMailController
+from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -38,4 +39,30 @@ class CampaignMassMailController(MassMailController):
     def _mailing_unsubscribe_from_list(self, mailing, document_id, email, hash_token):
         response = super()._mailing_unsubscribe_from_list(mailing, document_id, email, hash_token)
         request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
+        return response
+
+
+class CampaignMailingSMSController(MailingSMSController):
+    """SMS Marketing's opt-out page (“STOP SMS” link) also marks the campaign touchpoints of the
+    SMS unsubscribed. The mailing, trace code and number are checked by SMS Marketing."""
+
+    @http.route()
+    def blacklist_number(self, mailing_id, trace_code, **post):
+        response = super().blacklist_number(mailing_id, trace_code, **post)
+        number = post.get("sms_number", "").strip(" ")
+        if number:
+            # public route: the trace is found again from the code and number just checked
+            traces = (
+                request.env["mailing.trace"]
+                .sudo()
+                .search(
+                    [
+                        ("trace_type", "=", "sms"),
+                        ("mass_mailing_id", "=", mailing_id),
+                        ("sms_code", "=", trace_code),
+                        ("sms_number", "=", number),
+                    ]
+                )
+            )
+            request.env["campaign.touchpoint"].sudo()._campaign_mark_sms_unsubscribed(traces)
         return response

@@ -7,9 +7,13 @@ from . import campaign_target
 from . import campaign_touchpoint
 from . import calendar_attendee
 from . import calendar_event
+from . import hr_expense
 from . import ir_mail_server
 from . import mail_mail
 from . import mailing_mailing
 from . import mailing_trace
 from . import project_task
+from . import res_company
+from . import res_config_settings
 from . import res_partner
+from . import sms_sms

@@ -1,12 +1,16 @@
-import time
+import secrets
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from time import monotonic
 
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, is_html_empty
+
+from ..webhook import WebhookUrlError, check_url
 
 CHANNELS = [
     ("email", "Email"),
@@ -60,6 +64,39 @@ DEFAULT_BATCH_SIZE = 500
 MAX_AB_VARIANTS = 8
 # In the title of per-contact tasks, replaced by the contact's name.
 CONTACT_PLACEHOLDER = "{contact}"
+# Texts rendered per contact by the scheduler (placeholders checked like Odoo's templates).
+CONTENT_FIELDS = {"sms_body", "sms_template_id", "letter_subject", "letter_body"}
+
+# Webhooks: contacts posted at once (in parallel) in one batch in "one call per contact" mode, so that
+# a batch, which holds its touchpoints' rows and the campaign's share lock, lasts about one timeout.
+WEBHOOK_PARALLEL = 10
+# Contact fields a webhook may send: stored, simple, readable by every internal user.
+WEBHOOK_FIELD_TYPES = (
+    "boolean",
+    "char",
+    "date",
+    "datetime",
+    "float",
+    "integer",
+    "many2one",
+    "monetary",
+    "selection",
+    "text",
+)
+WEBHOOK_DEFAULT_FIELDS = ("name", "email")
+WEBHOOK_ALLOW_PRIVATE_PARAM = "campaign_manager.webhook_allow_private"
+
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+# Fewer past opens and clicks than this and the send-time suggestion would be noise: none is made.
+SEND_TIME_MIN_EVENTS = 20
 
 ACTION_STATES = [
     ("draft", "Draft"),
@@ -199,11 +236,219 @@ class CampaignAction(models.Model):
         compute="_compute_email_subject",
         help="Subject of the email, from its content or its template.",
     )
+    content_model = fields.Char(
+        compute="_compute_content_model",
+        help="Model of the records the content is written for (placeholders refer to the contact).",
+    )
+
+    # SMS content, sent through SMS Marketing: a text with placeholders, or an SMS template.
+    sms_template_id = fields.Many2one(
+        "sms.template",
+        string="SMS Template",
+        domain="[('model', '=', 'res.partner')]",
+        help="Start from an SMS template of contacts; its text can then be adapted.",
+    )
+    sms_body = fields.Text(
+        string="SMS Text",
+        compute="_compute_sms_body",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Text of the SMS. Placeholders such as {{ object.name }} are replaced for each contact.",
+    )
+    sms_allow_unsubscribe = fields.Boolean(
+        string="Include Opt-out Link",
+        default=True,
+        help="Add a “STOP SMS” link: a contact who follows it is blacklisted and their touchpoint "
+        "is marked unsubscribed.",
+    )
+
+    # Letter content: a mail merge printed as one PDF per run.
+    letter_subject = fields.Char(
+        help="Subject line printed above the letter (placeholders such as {{ object.name }} allowed).",
+    )
+    letter_body = fields.Html(
+        string="Letter",
+        sanitize="email_outgoing",
+        help="Text of the letter. Placeholders (e.g. the contact's name) are replaced for each contact; "
+        "the company letterhead, the date and the postal address block are added around it.",
+    )
+
+    # Landing page (PURL): one personal page per contact, at the address of their touchpoint.
+    landing_delivery = fields.Selection(
+        selection=[("email", "By email"), ("letter", "By letter")],
+        string="Link Sent",
+        default="email",
+        help="How contacts receive the link to their page (an email or a letter of the campaign that "
+        "follows this action). Pages are made only for the contacts that channel can reach: with an "
+        "email address (not blacklisted), or with a full postal address.",
+    )
+    landing_title = fields.Char(
+        string="Page Title",
+        help="Title of the page. Placeholders such as {{ object.name }} are replaced with the contact's values.",
+    )
+    landing_body = fields.Html(
+        string="Page Content",
+        sanitize="email_outgoing",
+        help="Content of the page, personalised for each contact like an email template "
+        '(e.g. <t t-out="object.name"/>).',
+    )
+    landing_form = fields.Boolean(
+        string="Reply Form",
+        help="Show a form (name, email, phone, message) on the page: each reply creates a lead "
+        "carrying the campaign's UTM values.",
+    )
+    landing_thanks = fields.Html(
+        string="Thank-you Text",
+        help="Shown once the form is sent. Leave empty for a short default message.",
+    )
+
+    # Webhook: a signed JSON POST per contact or per batch.
+    webhook_url = fields.Char(
+        string="Webhook URL",
+        help="https address the contacts are posted to. Loopback, private and link-local addresses are "
+        "refused unless an administrator allows them in the settings.",
+    )
+    webhook_secret = fields.Char(
+        string="Signing Secret",
+        compute="_compute_webhook_secret",
+        store=True,
+        readonly=False,
+        precompute=True,
+        groups="campaign_manager.group_campaign_user",
+        help="Key of the HMAC-SHA256 signature of each call's body, sent in the X-Campaign-Signature "
+        "header (sha256=<hex>): give it to the receiver so that it can check the calls come from us.",
+    )
+    webhook_mode = fields.Selection(
+        selection=[("contact", "One call per contact"), ("batch", "One call per batch")],
+        string="Calls",
+        default="contact",
+        help="One call per contact, or one call carrying a batch of contacts.",
+    )
+    webhook_field_ids = fields.Many2many(
+        "ir.model.fields",
+        "campaign_action_webhook_field_rel",
+        "action_id",
+        "field_id",
+        string="Contact Fields",
+        compute="_compute_webhook_field_ids",
+        store=True,
+        readonly=False,
+        precompute=True,
+        domain=[
+            ("model", "=", "res.partner"),
+            ("store", "=", True),
+            ("groups", "=", False),
+            ("ttype", "in", WEBHOOK_FIELD_TYPES),
+        ],
+        help="Fields of the contact sent with each contact, besides its id.",
+    )
+    webhook_timeout = fields.Integer(
+        string="Timeout (seconds)", default=10, help="How long to wait for the receiver's answer."
+    )
+    webhook_max_attempts = fields.Integer(
+        string="Attempts",
+        default=5,
+        help="Calls tried before a contact is marked failed when the receiver cannot be reached or "
+        "answers with a server error; the waits between them double from one minute.",
+    )
 
     # Costs
     fixed_cost = fields.Monetary(currency_field="currency_id")
     unit_cost = fields.Monetary(
         string="Cost per Unit", currency_field="currency_id", help="Variable cost of each contact reached."
+    )
+    expected_units = fields.Integer(
+        help="Units (messages, letters, tasks...) the action is expected to carry out, for its planned cost "
+        "before it runs. Once it runs, the touchpoints of its runs are the planned units.",
+    )
+    units_planned = fields.Integer(
+        string="Planned Units",
+        compute="_compute_figures",
+        help="Touchpoints of the action's runs that are neither excluded nor cancelled; before the first run, "
+        "the expected units (0 when the action is cancelled).",
+    )
+    units_carried = fields.Integer(
+        string="Units Carried Out",
+        compute="_compute_figures",
+        help="Touchpoints carried out: sent or done (opened, clicked, replied, converted, bounced and "
+        "unsubscribed ones included).",
+    )
+    cost_planned = fields.Monetary(
+        string="Planned Cost",
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Fixed cost + cost per unit × planned units.",
+    )
+    cost_actual = fields.Monetary(
+        string="Actual Cost",
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Fixed cost once the action started (running, done, or a touchpoint carried out) + the cost per "
+        "unit of each touchpoint carried out.",
+    )
+    revenue_invoiced = fields.Monetary(
+        string="Invoiced Revenue",
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Posted customer invoices minus credit notes carrying the campaign's UTM campaign and this "
+        "action's UTM source, untaxed, in the company's currency.",
+    )
+    revenue_ordered = fields.Monetary(
+        string="Ordered Revenue",
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Confirmed sale orders carrying the campaign's UTM campaign and this action's UTM source, untaxed.",
+    )
+    revenue_won = fields.Monetary(
+        string="Won Revenue",
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Expected revenue of won opportunities carrying this action's UTM source.",
+    )
+    revenue = fields.Monetary(
+        currency_field="currency_id",
+        compute="_compute_figures",
+        help="Invoiced, ordered or won revenue of the action, as set in the Settings for the ROI.",
+    )
+    order_count = fields.Integer(string="Orders", compute="_compute_figures", help="Confirmed sale orders.")
+    average_order = fields.Monetary(
+        currency_field="currency_id", compute="_compute_figures", help="Ordered revenue / orders."
+    )
+    lead_count = fields.Integer(
+        string="Leads", compute="_compute_figures", help="Leads and opportunities, lost ones included."
+    )
+    roi = fields.Float(
+        string="ROI (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="(revenue - actual cost) / actual cost × 100 (0 without cost).",
+    )
+    sent_count = fields.Integer(string="Sent", compute="_compute_figures", help="Touchpoints carried out.")
+    delivered_count = fields.Integer(string="Delivered", compute="_compute_figures", help="Sent - bounced.")
+    open_unique = fields.Integer(string="Unique Opens", compute="_compute_figures")
+    open_total = fields.Integer(string="Total Opens", compute="_compute_figures")
+    open_rate = fields.Float(
+        string="Open Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique opens / sent × 100."
+    )
+    click_total = fields.Integer(string="Total Clicks", compute="_compute_figures")
+    clicker_unique = fields.Integer(string="Unique Clickers", compute="_compute_figures")
+    click_rate = fields.Float(
+        string="Click Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique clickers / sent × 100."
+    )
+    click_per_unique_open = fields.Float(
+        string="Clicks per Unique Open (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Unique clickers / unique opens × 100.",
+    )
+    unsubscribe_count = fields.Integer(string="Unsubscribes", compute="_compute_figures")
+    unsubscribe_rate = fields.Float(
+        string="Unsubscribe Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unsubscribes / sent × 100."
+    )
+    bounce_count = fields.Integer(string="Bounces", compute="_compute_figures")
+    bounce_rate = fields.Float(
+        string="Bounce Rate (%)", compute="_compute_figures", digits=(16, 2), help="Bounces / sent × 100."
     )
     touchpoint_ids = fields.One2many("campaign.touchpoint", "action_id", string="Touchpoints")
     run_ids = fields.One2many("campaign.action.run", "action_id", string="Runs")
@@ -332,6 +577,28 @@ class CampaignAction(models.Model):
         help="UTM medium of the action (Email, SMS, Letter...), set from its channel.",
     )
 
+    campaign_order_step = fields.Selection(related="campaign_id.order_step", string="Campaign Order Step")
+
+    # Send-time suggestion (email): from this database's past opens and clicks of the same contacts.
+    send_time_weekday = fields.Selection(
+        selection=WEEKDAYS, string="Best Weekday", compute="_compute_send_time", help="Suggested day to send."
+    )
+    send_time_hour = fields.Integer(
+        string="Best Hour", compute="_compute_send_time", help="Suggested hour (0-23), in the responsible's timezone."
+    )
+    send_time_event_count = fields.Integer(
+        string="Opens and Clicks",
+        compute="_compute_send_time",
+        help="Past opens and clicks of the action's contacts (emails of any mailing to them) the suggestion rests on.",
+    )
+    send_time_slot_count = fields.Integer(
+        string="In the Best Hour",
+        compute="_compute_send_time",
+        help="Opens and clicks that fell in the suggested hour.",
+    )
+    send_time_tz = fields.Char(string="Timezone", compute="_compute_send_time")
+    send_time_summary = fields.Char(string="Send-Time Suggestion", compute="_compute_send_time")
+
     _delay_positive = models.Constraint("CHECK(delay >= 0)", "The delay of an action cannot be negative.")
     _interval_positive = models.Constraint(
         "CHECK(interval_number > 0)", "A recurring action repeats at least every 1 day, week or month."
@@ -351,6 +618,13 @@ class CampaignAction(models.Model):
     )
     _ab_delay_positive = models.Constraint(
         "CHECK(ab_delay >= 0)", "The delay before choosing the winner of an A/B test cannot be negative."
+    )
+    _webhook_limits = models.Constraint(
+        "CHECK(webhook_timeout BETWEEN 1 AND 60 AND webhook_max_attempts BETWEEN 1 AND 10)",
+        "A webhook waits 1 to 60 seconds for an answer and is tried 1 to 10 times.",
+    )
+    _expected_units_positive = models.Constraint(
+        "CHECK(expected_units >= 0)", "The expected units of an action cannot be negative."
     )
 
     # ------------------------------------------------------------------
@@ -373,11 +647,34 @@ class CampaignAction(models.Model):
         for action in self:
             action.email_subject = action.mailing_id.subject or action.mail_template_id.subject or False
 
+    def _compute_content_model(self):
+        self.content_model = "res.partner"
+
+    @api.depends("sms_template_id")
+    def _compute_sms_body(self):
+        for action in self:
+            if action.sms_template_id:
+                action.sms_body = action.sms_template_id.body
+
     @api.depends("channel")
     def _compute_medium_id(self):
         for action in self:
             if action.channel:
                 action.medium_id = action._default_medium()
+
+    @api.depends("channel")
+    def _compute_webhook_secret(self):
+        for action in self:
+            if action.channel == "webhook" and not action.webhook_secret:
+                action.webhook_secret = secrets.token_urlsafe(32)
+
+    @api.depends("channel")
+    def _compute_webhook_field_ids(self):
+        field_ids = self.env["ir.model.fields"]._get_ids("res.partner")
+        defaults = [field_ids[name] for name in WEBHOOK_DEFAULT_FIELDS if name in field_ids]
+        for action in self:
+            if action.channel == "webhook" and not action.webhook_field_ids:
+                action.webhook_field_ids = [fields.Command.set(defaults)]
 
     def _compute_run_count(self):
         groups = self.env["campaign.action.run"]._read_group(
@@ -387,6 +684,39 @@ class CampaignAction(models.Model):
         for action in self:
             action.run_count = counts.get(action.id, 0)
 
+    def _compute_figures(self):
+        Report = self.env["campaign.analysis.report"]
+        actions = self._origin.filtered("id")
+        rows = {row["action_id"]: row for row in Report._read_facts(actions.campaign_id.ids, "action")}
+        for action in self:
+            sums = {key: float(value or 0.0) for key, value in rows.get(action._origin.id, {}).items()}
+            currency = action.currency_id or self.env.company.currency_id
+            cost = currency.round(sums.get("cost_actual", 0.0))
+            revenues = {
+                "invoiced": currency.round(sums.get("revenue_invoiced", 0.0)),
+                "ordered": currency.round(sums.get("revenue_ordered", 0.0)),
+                "won": currency.round(sums.get("revenue_won", 0.0)),
+            }
+            revenue = revenues[action.company_id.campaign_revenue_source or "invoiced"]
+            orders = int(sums.get("order_count", 0))
+            action.update(
+                {
+                    "units_planned": int(sums.get("units_planned", 0)),
+                    "units_carried": int(sums.get("sent_count", 0)),
+                    "cost_planned": sums.get("cost_planned", 0.0),
+                    "cost_actual": cost,
+                    "revenue_invoiced": revenues["invoiced"],
+                    "revenue_ordered": revenues["ordered"],
+                    "revenue_won": revenues["won"],
+                    "revenue": revenue,
+                    "order_count": orders,
+                    "average_order": revenues["ordered"] / orders if orders else 0.0,
+                    "lead_count": int(sums.get("lead_count", 0)),
+                    "roi": Report._percent(revenue - cost, cost),
+                    **Report._message_metrics(sums),
+                }
+            )
+
     def _compute_touchpoint_count(self):
         groups = self.env["campaign.touchpoint"]._read_group(
             [("action_id", "in", self.ids)], ["action_id"], ["__count"]
@@ -394,6 +724,42 @@ class CampaignAction(models.Model):
         counts = {action.id: count for action, count in groups}
         for action in self:
             action.touchpoint_count = counts.get(action.id, 0)
+
+    @api.depends("channel", "target_ids", "campaign_id.target_ids", "user_id.tz")
+    def _compute_send_time(self):
+        labels = dict(self._fields["send_time_weekday"]._description_selection(self.env))
+        for action in self:
+            action.send_time_weekday = False
+            action.send_time_hour = 0
+            action.send_time_event_count = 0
+            action.send_time_slot_count = 0
+            action.send_time_tz = action._send_time_tz()
+            action.send_time_summary = False
+            origin = action._origin
+            if action.channel != "email" or not origin.id or not origin._effective_targets():
+                continue
+            weekday, hour, slot_count, total = origin._send_time_best_slot(action.send_time_tz)
+            action.send_time_event_count = total
+            if total < SEND_TIME_MIN_EVENTS:
+                action.send_time_summary = self.env._(
+                    "Not enough history: %(events)s past opens and clicks of these contacts, at least %(minimum)s "
+                    "are needed to suggest a time.",
+                    events=total,
+                    minimum=SEND_TIME_MIN_EVENTS,
+                )
+                continue
+            action.send_time_weekday = weekday
+            action.send_time_hour = hour
+            action.send_time_slot_count = slot_count
+            action.send_time_summary = self.env._(
+                "%(weekday)s at %(time)s (%(tz)s): %(slot)s of the %(events)s past opens and clicks of these "
+                "contacts fell in that hour.",
+                weekday=labels[weekday],
+                time=f"{hour:02d}:00",
+                tz=action.send_time_tz,
+                slot=slot_count,
+                events=total,
+            )
 
     # ------------------------------------------------------------------
     # CONSTRAINTS
@@ -454,24 +820,110 @@ class CampaignAction(models.Model):
                     )
                 )
 
+    @api.constrains("sms_template_id")
+    def _check_sms_template(self):
+        for action in self:
+            if action.sms_template_id and action.sms_template_id.model != "res.partner":
+                raise ValidationError(
+                    self.env._(
+                        "The SMS template “%(template)s” is written for %(model)s: choose a template of contacts.",
+                        template=action.sms_template_id.name,
+                        model=action.sms_template_id.model_id.name,
+                    )
+                )
+
+    def _check_content_placeholders(self):
+        """The SMS and letter texts are rendered by the scheduler: like Odoo's templates, only
+        template editors may put code in their placeholders (plain field paths are allowed).
+        Checked on create and write, where the user is known (constraints run as superuser)."""
+        if self.env.su or self.env.user.has_group("mail.group_mail_template_editor"):
+            return
+        render = self.env["mail.render.mixin"]
+        for action in self:
+            # the text of an SMS template is checked by the template itself
+            sms_body = action.sms_body if action.sms_body != action.sms_template_id.body else False
+            if (
+                render._has_unsafe_expression_template_inline_template(sms_body, "res.partner")
+                or render._has_unsafe_expression_template_inline_template(action.letter_subject, "res.partner")
+                or render._has_unsafe_expression_template_qweb(action.letter_body, "res.partner")
+            ):
+                raise AccessError(
+                    self.env._(
+                        "Only template editors may use placeholders with code in the texts of “%(name)s”: "
+                        "keep to fields of the contact such as {{ object.name }}.",
+                        name=action.name,
+                    )
+                )
+
+    def _check_landing_placeholders(self):
+        """The page is rendered for anonymous visitors like a mail template is rendered: only the
+        users allowed to write code in templates may save more than simple placeholders. Called on
+        create and write (constraints run as superuser: they cannot tell who writes)."""
+        if self.env.su or self.env.user.has_group("mail.group_mail_template_editor"):
+            return
+        renderer = self.env["mail.render.mixin"]
+        for action in self:
+            if renderer._has_unsafe_expression_template_qweb(
+                action.landing_body, "res.partner"
+            ) or renderer._has_unsafe_expression_template_inline_template(action.landing_title, "res.partner"):
+                raise AccessError(
+                    self.env._(
+                        "The page of “%(name)s” contains code: only template editors may use more than "
+                        "simple placeholders such as the contact's name.",
+                        name=action.name,
+                    )
+                )
+
+    @api.constrains("webhook_url")
+    def _check_webhook_url(self):
+        allow_private = self._webhook_allow_private()
+        for action in self.filtered("webhook_url"):
+            try:
+                check_url(action.webhook_url, allow_private=allow_private)
+            except WebhookUrlError as error:
+                if error.code != "unresolved":  # checked again before each call; DNS can change
+                    raise ValidationError(action._webhook_url_error_message(error)) from error
+
+    @api.constrains("webhook_field_ids")
+    def _check_webhook_fields(self):
+        for action in self:
+            wrong = action.webhook_field_ids.filtered(
+                lambda f: f.model != "res.partner" or not f.store or f.groups or f.ttype not in WEBHOOK_FIELD_TYPES
+            )
+            if wrong:
+                raise ValidationError(
+                    self.env._(
+                        "A webhook can only send simple stored fields of the contact that every user may "
+                        "read; not: %(fields)s",
+                        fields=", ".join(wrong.mapped("field_description")),
+                    )
+                )
+
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
         actions = super().create(vals_list)
+        if any(CONTENT_FIELDS & set(vals) for vals in vals_list):
+            actions._check_content_placeholders()
         actions._sync_utm_source()
         actions._ensure_task_project()
+        actions.filtered(lambda a: a.landing_title or a.landing_body)._check_landing_placeholders()
         return actions
 
     def write(self, vals):
         if "state" in vals:
             self._check_state_transition(vals["state"])
         res = super().write(vals)
+        if CONTENT_FIELDS & set(vals):
+            self._check_content_placeholders()
         if {"name", "campaign_id"} & set(vals):
             self._sync_utm_source()
         if {"channel", "campaign_id"} & set(vals):
             self._ensure_task_project()
+        if {"landing_title", "landing_body"} & set(vals):
+            self._check_landing_placeholders()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -527,6 +979,28 @@ class CampaignAction(models.Model):
             "views": [(self.env.ref("mass_mailing.view_mail_mass_mailing_form").id, "form")],
             "context": {"campaign_content": True},
         }
+
+    def action_apply_send_time(self):
+        """Move the action to the next suggested weekday and hour (see ``send_time_summary``)."""
+        self.ensure_one()
+        if self.channel != "email" or not self.send_time_weekday:
+            raise UserError(self.env._("There is no send-time suggestion to apply: see why on the action's Email tab."))
+        if self.schedule_type == "after":
+            raise UserError(
+                self.env._("The action “%(name)s” follows another action: its time comes from it.", name=self.name)
+            )
+        if self.state not in ("draft", "scheduled") or self.run_ids:
+            raise UserError(self.env._("The action “%(name)s” has already run: it cannot move.", name=self.name))
+        values = {"date_start": self._send_time_next_slot()}
+        if self.schedule_type == "now":
+            values["schedule_type"] = "at"
+        self.write(values)
+        return True
+
+    def action_resume_order(self):
+        """Back to the order of the action's campaign, at the step it reached."""
+        self.ensure_one()
+        return self.campaign_id.action_order()
 
     def action_open_duplicate(self):
         return {
@@ -609,6 +1083,70 @@ class CampaignAction(models.Model):
         self.ensure_one()
         return self._effective_targets()._audience_stats(self.channel, action=self)
 
+    def _send_time_tz(self):
+        """Timezone of the suggestion: the responsible's, else the current user's, else UTC."""
+        self.ensure_one()
+        tz = self.user_id.tz or self.env.user.tz or "UTC"
+        return tz if tz in pytz.all_timezones_set else "UTC"
+
+    def _send_time_best_slot(self, tz):
+        """Best (weekday, hour) to reach the action's contacts, from the opens and clicks of the
+        emails of any mailing sent to them, in one query.
+
+        :param str tz: timezone name in which weekdays and hours are counted
+        :return: (weekday key of WEEKDAYS or False, hour, events in that hour, events in all)
+        """
+        self.ensure_one()
+        self.env["mailing.trace"].flush_model(["model", "res_id", "open_datetime", "links_click_datetime"])
+        self.env["campaign.target"].flush_model(["partner_ids"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH audience AS (
+                    SELECT DISTINCT u.partner_id FROM (%(contacts)s) AS u(target_id, partner_id)
+                     WHERE u.partner_id IS NOT NULL
+                ),
+                events AS (
+                    SELECT tr.open_datetime AS happened
+                      FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
+                     WHERE tr.model = 'res.partner' AND tr.open_datetime IS NOT NULL
+                    UNION ALL
+                    SELECT tr.links_click_datetime
+                      FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
+                     WHERE tr.model = 'res.partner' AND tr.links_click_datetime IS NOT NULL
+                ),
+                slots AS (
+                    SELECT EXTRACT(ISODOW FROM e.local)::integer AS weekday,
+                           EXTRACT(HOUR FROM e.local)::integer AS hour,
+                           COUNT(*) AS events
+                      FROM (SELECT happened AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s AS local FROM events) AS e
+                     GROUP BY 1, 2
+                )
+                SELECT weekday, hour, events, SUM(events) OVER () AS total
+                  FROM slots
+                 ORDER BY events DESC, weekday, hour
+                 LIMIT 1
+                """,
+                contacts=self._effective_targets()._union_sql(),
+                tz=tz,
+            )
+        )
+        if not rows:
+            return False, 0, 0, 0
+        isodow, hour, events, total = rows[0]
+        return str(isodow - 1), hour, events, int(total)
+
+    def _send_time_next_slot(self, now=None):
+        """Next occurrence (UTC, naive) of the suggested weekday and hour after ``now``."""
+        self.ensure_one()
+        tz = pytz.timezone(self.send_time_tz)
+        local_now = pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz)
+        day = local_now.date() + timedelta(days=(int(self.send_time_weekday) - local_now.weekday()) % 7)
+        slot = tz.localize(datetime.combine(day, time(self.send_time_hour)))
+        if slot <= local_now:
+            slot = tz.localize(datetime.combine(day + timedelta(days=7), time(self.send_time_hour)))
+        return slot.astimezone(pytz.utc).replace(tzinfo=None)
+
     def _next_occurrence(self, after):
         """Next run of a recurring action strictly after ``after``, or False past its end."""
         self.ensure_one()
@@ -689,7 +1227,15 @@ class CampaignAction(models.Model):
 
     def _channel_checks(self):
         """Per channel, a method listing what the action's content still lacks."""
-        return {"email": self._missing_for_email, "task": self._missing_for_task, "event": self._missing_for_event}
+        return {
+            "email": self._missing_for_email,
+            "sms": self._missing_for_sms,
+            "letter": self._missing_for_letter,
+            "landing": self._missing_for_landing,
+            "webhook": self._missing_for_webhook,
+            "task": self._missing_for_task,
+            "event": self._missing_for_event,
+        }
 
     def _missing_for_email(self):
         self.ensure_one()
@@ -746,6 +1292,70 @@ class CampaignAction(models.Model):
             missing.append(self.env._("an organizer for the event"))
         return missing
 
+    def _missing_for_sms(self):
+        self.ensure_one()
+        if not (self.sms_body or "").strip():
+            return [self.env._("an SMS text: write it or choose an SMS template")]
+        return []
+
+    def _missing_for_letter(self):
+        self.ensure_one()
+        missing = []
+        if is_html_empty(self.letter_body):
+            missing.append(self.env._("a text for the letter"))
+        if self.env["ir.actions.report"].get_wkhtmltopdf_state() == "install":
+            missing.append(
+                self.env._("the PDF converter wkhtmltopdf on the server (ask your administrator to install it)")
+            )
+        return missing
+
+    def _missing_for_landing(self):
+        self.ensure_one()
+        missing = []
+        if not self.landing_title:
+            missing.append(self.env._("a title for the page"))
+        if is_html_empty(self.landing_body):
+            missing.append(self.env._("a content for the page"))
+        return missing
+
+    def _missing_for_webhook(self):
+        self.ensure_one()
+        missing = []
+        if not self.webhook_url:
+            missing.append(self.env._("a webhook URL"))
+        else:
+            try:
+                check_url(self.webhook_url, allow_private=self._webhook_allow_private())
+            except WebhookUrlError as error:
+                if error.code != "unresolved":
+                    missing.append(self._webhook_url_error_message(error))
+        if not self.sudo().webhook_secret:  # the secret is only read to know it is set
+            missing.append(self.env._("a secret to sign the webhook calls"))
+        return missing
+
+    @api.model
+    def _webhook_allow_private(self):
+        """Whether an administrator allowed webhooks to loopback, private and link-local addresses."""
+        # a system parameter: any user's action is checked against the administrator's choice
+        value = self.env["ir.config_parameter"].sudo().get_param(WEBHOOK_ALLOW_PRIVATE_PARAM)
+        return value not in (False, None, "", "0", "False", "false")
+
+    def _webhook_url_error_message(self, error):
+        """The translated explanation of a :class:`WebhookUrlError`."""
+        if error.code == "scheme":
+            return self.env._("The webhook URL must start with https://.")
+        if error.code == "credentials":
+            return self.env._("The webhook URL must not contain a user name or password: use the signing secret.")
+        if error.code == "host":
+            return self.env._("The webhook URL has no valid host name or port.")
+        if error.code == "unresolved":
+            return self.env._("The host name of the webhook URL cannot be resolved.")
+        return self.env._(
+            "The webhook URL leads to %(address)s, a loopback, private, link-local or reserved address: "
+            "refused. An administrator can allow such addresses in the settings.",
+            address=error.address,
+        )
+
     def _prepare_content_mailing_values(self):
         """Values of the mailing holding the action's email content (never sent itself)."""
         self.ensure_one()
@@ -774,7 +1384,7 @@ class CampaignAction(models.Model):
     def _cron_process(self, batch_size=None, time_budget=None):
         """Scheduled job: import the queued contact files, start the runs that are due, choose the
         winners of the A/B tests that are due, then carry out the pending touchpoints."""
-        deadline = time.monotonic() + (time_budget if time_budget is not None else 3600 * 24)
+        deadline = monotonic() + (time_budget if time_budget is not None else 3600 * 24)
         self.env["campaign.target"]._process_queued_imports(deadline)
         self._start_due_runs()
         self.env["campaign.action.run"]._ab_choose_winners()
@@ -894,17 +1504,35 @@ class CampaignAction(models.Model):
         ``method(run, touchpoints)``. It must give every touchpoint a state other than
         'planned' (or leave it planned to retry it later), never commit, and raise on errors
         that concern the whole batch; the engine then retries each touchpoint alone."""
-        return {"email": self._dispatch_email, "task": self._dispatch_task, "event": self._dispatch_event}
+        return {
+            "email": self._dispatch_email,
+            "sms": self._dispatch_sms,
+            "letter": self._dispatch_letter,
+            "landing": self._dispatch_landing,
+            "webhook": self._dispatch_webhook,
+            "task": self._dispatch_task,
+            "event": self._dispatch_event,
+        }
+
+    def _channel_batch_size(self, batch_size):
+        """Touchpoints a batch of the action may take (the engine's batch size unless the channel
+        needs smaller batches)."""
+        self.ensure_one()
+        if self.channel == "webhook" and self.webhook_mode == "contact":
+            return min(batch_size, WEBHOOK_PARALLEL)
+        return batch_size
 
     def _channel_finishers(self):
         """Per channel, an optional method called once when a run has carried out all its
         touchpoints: ``method(run)``."""
-        return {"task": self._finish_task}
+        return {"letter": self._finish_letter, "task": self._finish_task}
 
     def _dispatch_email(self, run, touchpoints):
         """Email through the run's mailing; in an A/B test run, the test contacts through the
         mailing of their combination and the rest through the winner's."""
-        mailings = self.env["mailing.mailing"]
+        # the emails can show each contact's landing page address (res.partner.campaign_landing_url)
+        mailings = self.env["mailing.mailing"].with_context(campaign_landing_campaign_id=run.campaign_id.id)
+        run, touchpoints = run.with_env(mailings.env), touchpoints.with_env(mailings.env)
         if not run.ab_date_decision:
             mailings._campaign_send(run, touchpoints)
             return
@@ -914,6 +1542,27 @@ class CampaignAction(models.Model):
             by_variant[variant].append(touchpoint.id)
         for variant, touchpoint_ids in by_variant.items():
             mailings._campaign_send(run, touchpoints.browse(touchpoint_ids), variant=variant)
+
+    def _dispatch_sms(self, run, touchpoints):
+        """SMS go the same way as emails: the run's SMS mailing queues them (sms.sms records,
+        sent by the SMS queue), its traces carry the touchpoints."""
+        self.env["mailing.mailing"]._campaign_send(run, touchpoints)
+
+    def _dispatch_letter(self, run, touchpoints):
+        # the letters can show each contact's landing page address, like the emails
+        report = self.env["report.campaign_manager.report_campaign_letter"].with_context(
+            campaign_landing_campaign_id=run.campaign_id.id
+        )
+        report._campaign_print_batch(run.with_env(report.env), touchpoints.with_env(report.env))
+
+    def _finish_letter(self, run):
+        self.env["report.campaign_manager.report_campaign_letter"]._campaign_bind_run(run)
+
+    def _dispatch_landing(self, run, touchpoints):
+        touchpoints._landing_publish()
+
+    def _dispatch_webhook(self, run, touchpoints):
+        touchpoints._webhook_send(run)
 
     def _dispatch_task(self, run, touchpoints):
         self.env["project.task"]._campaign_create_for_touchpoints(run, touchpoints)

@@ -288,7 +288,7 @@ class CampaignActionRun(models.Model):
                 with self._batch():
                     if not self._campaign_is_active():
                         return
-                    limit = self._send_quota(batch_size)
+                    limit = self._send_quota(action._channel_batch_size(batch_size))
                     if limit <= 0:
                         self._append_log(self.env._("Sending limit reached: the rest waits for the next window."))
                         return
@@ -381,7 +381,9 @@ class CampaignActionRun(models.Model):
         return str(message)[:2000]
 
     def _after_batch(self, touchpoints):
-        """Touchpoints the channel left planned are retried later, up to MAX_ATTEMPTS."""
+        """Touchpoints the channel left planned are retried later, up to MAX_ATTEMPTS. Those the
+        channel deferred itself (``next_retry`` in the future: a webhook waiting to be tried again)
+        are left alone: the channel counts their attempts and fails them at its own limit."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -390,10 +392,12 @@ class CampaignActionRun(models.Model):
                           state = CASE WHEN attempt_count + 1 >= %(max)s THEN 'failed' ELSE state END,
                           failure_reason = CASE WHEN attempt_count + 1 >= %(max)s
                                                 THEN %(reason)s ELSE failure_reason END
-                    WHERE id IN %(ids)s AND state = 'planned'""",
+                    WHERE id IN %(ids)s AND state = 'planned'
+                      AND (next_retry IS NULL OR next_retry <= %(now)s)""",
                 max=MAX_ATTEMPTS,
                 reason=self.env._("Not carried out after %(count)s attempts.", count=MAX_ATTEMPTS),
                 ids=tuple(touchpoints.ids),
+                now=fields.Datetime.now(),
             )
         )
         touchpoints.invalidate_recordset()
@@ -407,19 +411,24 @@ class CampaignActionRun(models.Model):
 
     def _claim(self, limit, touchpoint_ids=None):
         """Take up to ``limit`` planned touchpoints of the run for this transaction (rows locked,
-        skipped by other workers) and stamp them as dispatched now. Returns their ids. Touchpoints
-        not due yet (send time of an A/B combination) or held (the rest of an A/B test, waiting for
-        the winner) stay planned and are not taken."""
+        skipped by other workers) and stamp them as dispatched now. Touchpoints waiting for a
+        retry (``next_retry`` in the future), not due yet (send time of an A/B combination) or held
+        (the rest of an A/B test, waiting for the winner) are left for later. Returns their ids."""
         self.ensure_one()
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
         self.env.cr.execute(
             SQL(
-                """UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
-                     FROM (SELECT tp.id FROM campaign_touchpoint tp
-                            WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
-                              AND tp.ab_hold IS NOT TRUE
-                              AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
-                            ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS claimed
+                # MATERIALIZED: evaluated once. As a sub-query joined to the UPDATE, PostgreSQL may
+                # scan it again for each row (nested loop), each scan taking up to LIMIT more rows
+                """WITH claimed AS MATERIALIZED (
+                        SELECT tp.id FROM campaign_touchpoint tp
+                         WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
+                           AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s)
+                           AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
+                           AND tp.ab_hold IS NOT TRUE
+                         ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                   UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
+                     FROM claimed
                     WHERE t.id = claimed.id
                 RETURNING t.id""",
                 now=fields.Datetime.now(),
@@ -515,14 +524,15 @@ class CampaignActionRun(models.Model):
             self.action_id._update_state_after_run()
 
     def _cancel_run(self):
-        """Cancel runs: what they have not carried out yet is cancelled."""
+        """Cancel runs: what they have not carried out yet is cancelled (letters printed but not
+        bound into the run's PDF yet included: they will not be posted)."""
         if not self:
             return
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """UPDATE campaign_touchpoint SET state = 'cancelled'
-                    WHERE run_id IN %s AND state = 'planned'""",
+                    WHERE run_id IN %s AND (state = 'planned' OR (state = 'queued' AND channel = 'letter'))""",
                 tuple(self.ids),
             )
         )

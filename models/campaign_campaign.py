@@ -1,4 +1,5 @@
 import re
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -6,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from .campaign_action import CHANNELS
+from .campaign_touchpoint import CARRIED_STATES
 
 CAMPAIGN_STATES = [
     ("draft", "Draft"),
@@ -14,6 +16,14 @@ CAMPAIGN_STATES = [
     ("done", "Done"),
     ("stopped", "Stopped"),
     ("cancelled", "Cancelled"),
+]
+
+CAMPAIGN_TYPES = [
+    ("promotion", "Promotion"),
+    ("fidelity", "Fidelity"),
+    ("information", "Information"),
+    ("event", "Event"),
+    ("other", "Other"),
 ]
 
 # Allowed status changes: {from: {to, ...}}. Anything else is refused with a clear error.
@@ -27,6 +37,19 @@ CAMPAIGN_TRANSITIONS = {
 }
 
 NAME_PATTERN = re.compile(r"^\S+$")
+
+# Steps of the order wizard (seed 000), in the only order they can be done. The campaign keeps the
+# step reached: it exists from "contacts" on, so a campaign created elsewhere starts there.
+ORDER_STEPS = [
+    ("summary", "Summary"),
+    ("name", "Create and Name"),
+    ("contacts", "Contacts"),
+    ("media", "Media"),
+    ("schedule", "Schedule"),
+    ("launch", "Launch"),
+    ("done", "Done"),
+]
+ORDER_STEP_INDEX = {key: index for index, (key, _label) in enumerate(ORDER_STEPS)}
 
 # Tracking settings: the same for all the emails of a campaign, so locked once it has run.
 TRACKING_FIELDS = {
@@ -58,13 +81,7 @@ class CampaignCampaign(models.Model):
     active = fields.Boolean(default=True, tracking=True)
     color = fields.Integer()
     campaign_type = fields.Selection(
-        selection=[
-            ("promotion", "Promotion"),
-            ("fidelity", "Fidelity"),
-            ("information", "Information"),
-            ("event", "Event"),
-            ("other", "Other"),
-        ],
+        selection=CAMPAIGN_TYPES,
         required=True,
         default="promotion",
         tracking=True,
@@ -242,6 +259,230 @@ class CampaignCampaign(models.Model):
     )
     run_ids = fields.One2many("campaign.action.run", "campaign_id", string="Runs", readonly=True)
     run_count = fields.Integer(string="Runs Count", compute="_compute_counts")
+    order_step = fields.Selection(
+        selection=ORDER_STEPS,
+        required=True,
+        default="contacts",
+        readonly=True,
+        copy=False,
+        help="Step of the order reached: Resume Order reopens the order wizard there.",
+    )
+
+    # Costs, revenue and ROI: computed for the whole recordset at once from the facts of
+    # campaign.analysis.report (one SQL statement) and a few distinct counts; not stored, so they
+    # are always those of the accounting documents behind them.
+    revenue_source = fields.Selection(
+        related="company_id.campaign_revenue_source",
+        string="Revenue for ROI",
+        help="Revenue used for the ROI, set in the Settings: invoiced (posted customer invoices net of "
+        "credit notes), ordered (confirmed sale orders) or won (expected revenue of won opportunities).",
+    )
+    cost_planned = fields.Monetary(
+        string="Planned Cost",
+        compute="_compute_figures",
+        help="Sum over the actions (cancelled ones excepted) of: fixed cost + cost per unit × planned units. "
+        "Planned units: the touchpoints of the action's runs, or the units expected on the action before it runs.",
+    )
+    cost_actual = fields.Monetary(
+        string="Actual Cost",
+        compute="_compute_figures",
+        help="Actions + expenses + timesheets + supplier bills + other analytic costs, untaxed, in the "
+        "company's currency:\n"
+        "- actions: fixed cost once started + cost per unit of each touchpoint carried out (sent or done);\n"
+        "- approved, posted and paid expenses on the campaign's analytic account;\n"
+        "- timesheets on the campaign's project or analytic account, valued at the employee's cost;\n"
+        "- posted supplier bills and other journal items on the campaign's analytic account.",
+    )
+    cost_committed = fields.Monetary(
+        string="Committed Cost",
+        compute="_compute_figures",
+        help="Costs engaged but not yet accounted for: submitted expenses + draft supplier bills on the "
+        "campaign's analytic account, untaxed.",
+    )
+    cost_actions = fields.Monetary(
+        string="Actions Cost",
+        compute="_compute_figures",
+        help="Fixed cost of the actions that started + cost per unit of each touchpoint carried out.",
+    )
+    cost_expenses = fields.Monetary(
+        string="Expenses Cost",
+        compute="_compute_figures",
+        help="Approved, posted and paid expenses whose analytic distribution goes to the campaign's analytic "
+        "account (choosing the campaign on an expense sets it), untaxed, for that share of the distribution.",
+    )
+    cost_timesheets = fields.Monetary(
+        string="Timesheets Cost",
+        compute="_compute_figures",
+        help="Hours logged on the campaign's project or analytic account × the employee's hourly cost.",
+    )
+    cost_bills = fields.Monetary(
+        string="Supplier Bills Cost",
+        compute="_compute_figures",
+        help="Posted supplier bills (net of refunds) on the campaign's analytic account, untaxed.",
+    )
+    cost_other = fields.Monetary(
+        string="Other Costs",
+        compute="_compute_figures",
+        help="Other analytic items of the campaign's analytic account (miscellaneous entries, manual items).",
+    )
+    committed_expenses = fields.Monetary(
+        string="Submitted Expenses",
+        compute="_compute_figures",
+        help="Submitted expenses on the campaign's analytic account, untaxed.",
+    )
+    committed_bills = fields.Monetary(
+        string="Draft Supplier Bills",
+        compute="_compute_figures",
+        help="Draft supplier bills on the campaign's analytic account, untaxed.",
+    )
+    budget_used_pct = fields.Float(
+        string="Budget Used (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Actual cost / budget × 100 (0 without budget).",
+    )
+    revenue = fields.Monetary(
+        string="Turnover",
+        compute="_compute_figures",
+        help="Revenue of the campaign used for the ROI: invoiced, ordered or won, as set in the Settings "
+        "(invoiced by default).",
+    )
+    revenue_invoiced = fields.Monetary(
+        string="Invoiced Revenue",
+        compute="_compute_figures",
+        help="Posted customer invoices minus posted credit notes carrying the campaign's UTM campaign, "
+        "untaxed, converted to the company's currency at the rate of their date.",
+    )
+    revenue_ordered = fields.Monetary(
+        string="Ordered Revenue",
+        compute="_compute_figures",
+        help="Confirmed sale orders carrying the campaign's UTM campaign, untaxed, converted to the "
+        "company's currency at the rate of their date.",
+    )
+    revenue_won = fields.Monetary(
+        string="Won Revenue",
+        compute="_compute_figures",
+        help="Expected revenue of the won opportunities carrying the campaign's UTM campaign.",
+    )
+    revenue_pipeline = fields.Monetary(
+        string="Pipeline",
+        compute="_compute_figures",
+        help="Expected revenue of the open opportunities (neither won nor lost) carrying the campaign's UTM campaign.",
+    )
+    invoice_count = fields.Integer(
+        string="Invoices", compute="_compute_figures", help="Posted customer invoices (credit notes not counted)."
+    )
+    order_count = fields.Integer(
+        string="Sales", compute="_compute_figures", help="Confirmed sale orders carrying the campaign's UTM campaign."
+    )
+    average_order = fields.Monetary(
+        compute="_compute_figures", help="Ordered revenue / number of confirmed sale orders."
+    )
+    buyer_count = fields.Integer(
+        string="Buyers",
+        compute="_compute_figures",
+        help="Distinct customers (companies or individuals) with a posted invoice or a confirmed sale order "
+        "of the campaign.",
+    )
+    contacts_reached = fields.Integer(
+        compute="_compute_figures", help="Distinct contacts with at least one touchpoint carried out (sent or done)."
+    )
+    conversion_rate = fields.Float(
+        string="Conversion (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Buyers / contacts reached × 100.",
+    )
+    lead_count = fields.Integer(
+        string="Leads",
+        compute="_compute_figures",
+        help="Leads and opportunities carrying the campaign's UTM campaign, lost ones included.",
+    )
+    opportunity_count = fields.Integer(
+        string="Opportunities", compute="_compute_figures", help="Opportunities among the leads, lost ones included."
+    )
+    won_count = fields.Integer(string="Won Opportunities", compute="_compute_figures")
+    response_count = fields.Integer(
+        string="Responses",
+        compute="_compute_figures",
+        help="Distinct contacts reached who replied, converted or visited their landing page.",
+    )
+    response_rate = fields.Float(
+        string="Response Rate (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Responses / contacts reached × 100.",
+    )
+    return_count = fields.Integer(
+        string="Returns",
+        compute="_compute_figures",
+        help="Positive returns: distinct customers with a converted touchpoint, an active lead or "
+        "opportunity, a confirmed sale order or a posted invoice of the campaign (a lead without a "
+        "contact counts once).",
+    )
+    cost_per_contact = fields.Monetary(
+        string="Cost per Contact", compute="_compute_figures", help="Actual cost / contacts reached (0 when none)."
+    )
+    cost_per_lead = fields.Monetary(
+        string="Cost per Lead", compute="_compute_figures", help="Actual cost / leads (0 when none)."
+    )
+    cost_per_sale = fields.Monetary(
+        string="Cost per Sale", compute="_compute_figures", help="Actual cost / confirmed sale orders (0 when none)."
+    )
+    roi = fields.Float(
+        string="ROI (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Return on investment: (turnover - actual cost) / actual cost × 100 (0 without cost).",
+    )
+    revenue_minus_budget = fields.Monetary(
+        string="Turnover - Budget",
+        compute="_compute_figures",
+        help="Turnover - budget: the ROI as shown in the campaign list (seed 003's formula).",
+    )
+    # Email analysis (seed 004), over the touchpoints carried out by every action of the campaign.
+    sent_count = fields.Integer(
+        string="Sent",
+        compute="_compute_figures",
+        help="Touchpoints carried out: messages sent, letters posted, tasks done.",
+    )
+    delivered_count = fields.Integer(string="Delivered", compute="_compute_figures", help="Sent - bounced.")
+    open_unique = fields.Integer(
+        string="Unique Opens",
+        compute="_compute_figures",
+        help="Messages opened at least once (with a first opening date or an open count).",
+    )
+    open_total = fields.Integer(
+        string="Total Opens", compute="_compute_figures", help="Sum of the times messages were opened."
+    )
+    open_rate = fields.Float(
+        string="Open Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique opens / sent × 100."
+    )
+    click_total = fields.Integer(
+        string="Total Clicks", compute="_compute_figures", help="Sum of the clicks on tracked links."
+    )
+    clicker_unique = fields.Integer(
+        string="Unique Clickers",
+        compute="_compute_figures",
+        help="Messages whose recipient clicked a tracked link at least once.",
+    )
+    click_rate = fields.Float(
+        string="Click Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique clickers / sent × 100."
+    )
+    click_per_unique_open = fields.Float(
+        string="Clicks per Unique Open (%)",
+        compute="_compute_figures",
+        digits=(16, 2),
+        help="Unique clickers / unique opens × 100.",
+    )
+    unsubscribe_count = fields.Integer(string="Unsubscribes", compute="_compute_figures")
+    unsubscribe_rate = fields.Float(
+        string="Unsubscribe Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unsubscribes / sent × 100."
+    )
+    bounce_count = fields.Integer(string="Bounces", compute="_compute_figures")
+    bounce_rate = fields.Float(
+        string="Bounce Rate (%)", compute="_compute_figures", digits=(16, 2), help="Bounces / sent × 100."
+    )
 
     _name_company_uniq = models.Constraint(
         "UNIQUE(name, company_id)",
@@ -252,6 +493,10 @@ class CampaignCampaign(models.Model):
         "The end date of a campaign cannot be before its start date.",
     )
     _budget_check = models.Constraint("CHECK(budget >= 0)", "The budget cannot be negative.")
+    _analytic_account_uniq = models.Constraint(
+        "UNIQUE(analytic_account_id)", "An analytic account can carry the costs of one campaign only."
+    )
+    _project_uniq = models.Constraint("UNIQUE(project_id)", "A project can belong to one campaign only.")
     _send_limits_check = models.Constraint(
         "CHECK(COALESCE(send_limit_hour, 0) >= 0 AND COALESCE(send_limit_day, 0) >= 0)",
         "Sending limits cannot be negative.",
@@ -311,6 +556,141 @@ class CampaignCampaign(models.Model):
             else:
                 campaign.expected_roi = 0.0
 
+    def _compute_figures(self):
+        # Monetary fields round to the currency themselves: only the amounts divided below are rounded here.
+        Report = self.env["campaign.analysis.report"]
+        ids = [campaign_id for campaign_id in self._origin.ids if campaign_id]
+        sums = defaultdict(lambda: defaultdict(float))
+        by_kind = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+        for row in Report._read_facts(ids, "campaign"):
+            for measure in Report._measures:
+                value = float(row[measure] or 0.0)
+                sums[row["campaign_id"]][measure] += value
+                by_kind[row["campaign_id"]][row["kind"]][measure] += value
+        distinct = self._distinct_figures(ids)
+        percent = Report._percent
+        for campaign in self:
+            key = campaign._origin.id
+            total, kinds, counts = sums[key], by_kind[key], distinct.get(key, {})
+            currency = campaign.currency_id or self.env.company.currency_id
+            cost = currency.round(total["cost_actual"])
+            revenues = {
+                "invoiced": currency.round(total["revenue_invoiced"]),
+                "ordered": currency.round(total["revenue_ordered"]),
+                "won": currency.round(total["revenue_won"]),
+            }
+            revenue = revenues[campaign.company_id.campaign_revenue_source or "invoiced"]
+            orders, leads = int(total["order_count"]), int(total["lead_count"])
+            reached = counts.get("contacts_reached", 0)
+            campaign.update(
+                {
+                    "cost_planned": total["cost_planned"],
+                    "cost_actual": cost,
+                    "cost_committed": total["cost_committed"],
+                    "cost_actions": kinds["action"]["cost_actual"] + kinds["touchpoint"]["cost_actual"],
+                    "cost_expenses": kinds["expense"]["cost_actual"],
+                    "cost_timesheets": kinds["timesheet"]["cost_actual"],
+                    "cost_bills": kinds["bill"]["cost_actual"],
+                    "cost_other": kinds["other_cost"]["cost_actual"],
+                    "committed_expenses": kinds["expense"]["cost_committed"],
+                    "committed_bills": kinds["bill"]["cost_committed"],
+                    "budget_used_pct": percent(cost, campaign.budget),
+                    "revenue_invoiced": revenues["invoiced"],
+                    "revenue_ordered": revenues["ordered"],
+                    "revenue_won": revenues["won"],
+                    "revenue_pipeline": total["revenue_pipeline"],
+                    "revenue": revenue,
+                    "invoice_count": int(total["invoice_count"]),
+                    "order_count": orders,
+                    "average_order": revenues["ordered"] / orders if orders else 0.0,
+                    "lead_count": leads,
+                    "opportunity_count": int(total["opportunity_count"]),
+                    "won_count": int(total["won_count"]),
+                    "contacts_reached": reached,
+                    "buyer_count": counts.get("buyer_count", 0),
+                    "conversion_rate": percent(counts.get("buyer_count", 0), reached),
+                    "response_count": counts.get("response_count", 0),
+                    "response_rate": percent(counts.get("response_count", 0), reached),
+                    "return_count": counts.get("return_count", 0),
+                    "cost_per_contact": cost / reached if reached else 0.0,
+                    "cost_per_lead": cost / leads if leads else 0.0,
+                    "cost_per_sale": cost / orders if orders else 0.0,
+                    "roi": percent(revenue - cost, cost),
+                    "revenue_minus_budget": revenue - campaign.budget,
+                    **Report._message_metrics(total),
+                }
+            )
+
+    def _distinct_figures(self, ids):
+        """Counts of distinct contacts, which cannot be summed from the facts.
+
+        :param list ids: campaign ids
+        :return: {campaign_id: {"contacts_reached", "response_count", "buyer_count", "return_count"}}
+        """
+        if not ids:
+            return {}
+        self.env.flush_all()
+        result = defaultdict(dict)
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT campaign_id,
+                   COUNT(DISTINCT partner_id) AS contacts_reached,
+                   COUNT(DISTINCT partner_id) FILTER (
+                       WHERE state IN ('replied', 'converted') OR date_replied IS NOT NULL
+                          OR date_converted IS NOT NULL OR date_visited IS NOT NULL
+                   ) AS response_count
+              FROM campaign_touchpoint
+             WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s
+          GROUP BY campaign_id""",
+                ids=ids,
+                carried=CARRIED_STATES,
+            )
+        )
+        for row in self.env.cr.dictfetchall():
+            result[row.pop("campaign_id")].update(row)
+        # Buyers and positive returns, as commercial entities; "b" rows are buyers.
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH outcomes AS (
+                SELECT c.id AS campaign_id, 'b' AS kind, 'p' || m.commercial_partner_id AS who
+                  FROM account_move m
+                  JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
+                 WHERE c.id = ANY(%(ids)s) AND m.state = 'posted' AND m.move_type = 'out_invoice'
+                UNION ALL
+                SELECT c.id, 'b', 'p' || p.commercial_partner_id
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                  JOIN campaign_campaign c ON c.utm_campaign_id = so.campaign_id AND c.company_id = so.company_id
+                 WHERE c.id = ANY(%(ids)s) AND so.state = 'sale'
+                UNION ALL
+                SELECT tp.campaign_id, 'r', 'p' || p.commercial_partner_id
+                  FROM campaign_touchpoint tp
+                  JOIN res_partner p ON p.id = tp.partner_id
+                 WHERE tp.campaign_id = ANY(%(ids)s) AND tp.state IN %(carried)s
+                   AND (tp.state = 'converted' OR tp.date_converted IS NOT NULL)
+                UNION ALL
+                SELECT c.id, 'r', COALESCE('p' || p.commercial_partner_id, 'l' || l.id)
+                  FROM crm_lead l
+                  JOIN campaign_campaign c ON c.utm_campaign_id = l.campaign_id
+                                          AND (l.company_id IS NULL OR l.company_id = c.company_id)
+             LEFT JOIN res_partner p ON p.id = l.partner_id
+                 WHERE c.id = ANY(%(ids)s) AND l.active
+            )
+            SELECT campaign_id,
+                   COUNT(DISTINCT who) FILTER (WHERE kind = 'b') AS buyer_count,
+                   COUNT(DISTINCT who) AS return_count
+              FROM outcomes
+          GROUP BY campaign_id""",
+                ids=ids,
+                carried=CARRIED_STATES,
+            )
+        )
+        for row in self.env.cr.dictfetchall():
+            result[row.pop("campaign_id")].update(row)
+        return result
+
     @api.model
     def _group_expand_states(self, states, domain):
         return [key for key, _label in CAMPAIGN_STATES]
@@ -337,6 +717,7 @@ class CampaignCampaign(models.Model):
     def create(self, vals_list):
         campaigns = super().create(vals_list)
         campaigns._sync_utm_campaign()
+        campaigns._sync_project_account()
         return campaigns
 
     def write(self, vals):
@@ -352,6 +733,8 @@ class CampaignCampaign(models.Model):
             self._sync_utm_campaign()
         if "name" in vals:
             self.action_ids._sync_utm_source()
+        if {"project_id", "analytic_account_id"} & set(vals):
+            self._sync_project_account()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -439,19 +822,29 @@ class CampaignCampaign(models.Model):
         }
 
     def action_stop(self):
-        """Stop the campaign: once saved, nothing more goes out. Emails waiting in the mail queue
-        are withdrawn; their contacts are reached when the campaign resumes."""
+        """Stop the campaign: once saved, nothing more goes out. Emails and SMS waiting in their
+        queues are withdrawn; their contacts are reached when the campaign resumes."""
         self.write({"state": "stopped"})
         # the UPDATE of the campaign row waits for any email being sent right now (it holds a share
         # lock on the row until it is sent and committed); later emails see the stop
         self.env.flush_all()
         self._hold_queued_emails()
+        self._hold_queued_sms()
         for campaign in self:
             campaign.message_post(body=self.env._("Campaign stopped: nothing more goes out until it resumes."))
 
     def action_resume(self):
         self.write({"state": "active"})
         self.action_ids._trigger_engine()
+
+    def action_order(self):
+        """Resume the order of the campaign at the step reached (seed 000)."""
+        self.ensure_one()
+        if self.order_step == "done" or self.state not in ("draft", "ready"):
+            raise UserError(
+                self.env._("The order of the campaign %(name)s is complete: use its buttons instead.", name=self.name)
+            )
+        return self.env["campaign.campaign.order"]._open_for_campaign(self)
 
     def action_view_runs(self):
         """Execution info: runs of the campaign's actions with their counts and errors."""
@@ -494,6 +887,9 @@ class CampaignCampaign(models.Model):
         return True
 
     def action_create_project(self):
+        """Create the campaign's project. Its Campaigns plan column holds the campaign's analytic account,
+        so that the project's timesheets carry it; its Project plan account is created by Odoo."""
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
         for campaign in self.filtered(lambda c: not c.project_id):
             campaign.action_create_analytic_account()
             campaign.project_id = self.env["project.project"].create(
@@ -501,7 +897,7 @@ class CampaignCampaign(models.Model):
                     "name": campaign.name,
                     "company_id": campaign.company_id.id,
                     "user_id": campaign.user_id.id,
-                    "account_id": campaign.analytic_account_id.id,
+                    column: campaign.analytic_account_id.id,
                     "allow_timesheets": True,
                     "type_ids": [fields.Command.set(self._campaign_task_stages().ids)],
                 }
@@ -535,6 +931,109 @@ class CampaignCampaign(models.Model):
             "res_id": self.project_id.id,
             "view_mode": "form",
         }
+
+    # Drill-downs: each figure opens the documents it is computed from.
+    def action_view_expenses(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Expenses of %(campaign)s", campaign=self.name),
+            "res_model": "hr.expense",
+            "view_mode": "list,form,pivot,graph",
+            "views": [(False, "list"), (False, "form"), (False, "pivot"), (False, "graph")],
+            "domain": [
+                "|",
+                ("campaign_id", "=", self.id),
+                ("analytic_distribution", "in", self.analytic_account_id.ids or [0]),
+            ],
+            "context": {"default_campaign_id": self.id, "search_default_status": 1},
+        }
+
+    def action_view_timesheets(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("hr_timesheet.timesheet_action_all")
+        action["name"] = self.env._("Timesheets of %(campaign)s", campaign=self.name)
+        action["domain"] = self._timesheet_domain()
+        action["context"] = {"is_timesheet": 1, "default_project_id": self.project_id.id}
+        return action
+
+    def action_view_bills(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_in_invoice_type")
+        action["name"] = self.env._("Supplier Bills of %(campaign)s", campaign=self.name)
+        action["domain"] = [
+            ("move_type", "in", ("in_invoice", "in_refund", "in_receipt")),
+            ("expense_ids", "=", False),
+            ("company_id", "=", self.company_id.id),
+            ("line_ids.analytic_distribution", "in", self.analytic_account_id.ids or [0]),
+        ]
+        action["context"] = {"default_move_type": "in_invoice"}
+        return action
+
+    def action_view_analytic_items(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("analytic.account_analytic_line_action_entries")
+        action["name"] = self.env._("Analytic Items of %(campaign)s", campaign=self.name)
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
+        action["domain"] = [(column, "=", self.analytic_account_id.id or 0)]
+        action["context"] = {}
+        return action
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_out_invoice_type")
+        action["name"] = self.env._("Invoices of %(campaign)s", campaign=self.name)
+        action["domain"] = [
+            ("move_type", "in", ("out_invoice", "out_refund")),
+            ("state", "=", "posted"),
+            ("company_id", "=", self.company_id.id),
+            ("campaign_id", "=", self.utm_campaign_id.id),
+        ]
+        action["context"] = {"default_move_type": "out_invoice", "default_campaign_id": self.utm_campaign_id.id}
+        return action
+
+    def action_view_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
+        action["name"] = self.env._("Sales of %(campaign)s", campaign=self.name)
+        action["domain"] = [
+            ("state", "=", "sale"),
+            ("company_id", "=", self.company_id.id),
+            ("campaign_id", "=", self.utm_campaign_id.id),
+        ]
+        action["context"] = {"default_campaign_id": self.utm_campaign_id.id}
+        return action
+
+    def action_view_leads(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_all_leads")
+        action["name"] = self.env._("Leads and Opportunities of %(campaign)s", campaign=self.name)
+        action["domain"] = [
+            ("campaign_id", "=", self.utm_campaign_id.id),
+            "|",
+            ("company_id", "=", False),
+            ("company_id", "=", self.company_id.id),
+        ]
+        action["context"] = {"active_test": False, "default_campaign_id": self.utm_campaign_id.id}
+        action["view_mode"] = "list,kanban,form"
+        action["views"] = [(False, "list"), (False, "kanban"), (False, "form")]
+        return action
+
+    def action_view_analysis(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_analysis_report_action")
+        action["domain"] = [("campaign_id", "in", self.ids)]
+        return action
+
+    def _timesheet_domain(self):
+        """Timesheets counted as the campaign's cost: on its project, or on its analytic account."""
+        self.ensure_one()
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
+        return [
+            ("project_id", "!=", False),
+            "|",
+            (column, "=", self.analytic_account_id.id or 0),
+            ("project_id", "=", self.project_id.id or 0),
+        ]
 
     def _action_view_related(self, xmlid):
         self.ensure_one()
@@ -635,6 +1134,26 @@ class CampaignCampaign(models.Model):
             runs.write({"state": "sending", "date_done": False})
         mails.unlink()
 
+    def _hold_queued_sms(self):
+        """Withdraw the campaign's SMS queued but not sent yet (see ``sms.sms._campaign_hold``).
+        SMS being sent right now are locked by their sender and skipped here: the sender sees the
+        stop once it is saved and withdraws them itself."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                """SELECT s.id FROM sms_sms s
+                     JOIN mailing_mailing m ON m.id = s.mailing_id
+                     JOIN campaign_action_run r ON r.id = m.campaign_run_id
+                    WHERE r.campaign_id IN %s AND s.state = 'outgoing'
+                      FOR UPDATE OF s SKIP LOCKED""",
+                tuple(self.ids),
+            )
+        )
+        sms_ids = [row[0] for row in self.env.cr.fetchall()]
+        # SMS are technical records of the SMS queue
+        self.env["sms.sms"].sudo().browse(sms_ids)._campaign_hold()
+
     def _missing_for_launch(self):
         """Everything the campaign and its actions still need before a launch (user's language)."""
         self.ensure_one()
@@ -661,6 +1180,12 @@ class CampaignCampaign(models.Model):
             missing.append(self.env._("at least one action"))
         return missing
 
+    def _reach_order_step(self, step):
+        """Record that the order reached ``step`` (never goes back)."""
+        for campaign in self:
+            if ORDER_STEP_INDEX[step] > ORDER_STEP_INDEX[campaign.order_step]:
+                campaign.order_step = step
+
     def _sync_utm_campaign(self):
         """Create the UTM campaign of each campaign, or copy its name, owner and activity on it."""
         utm_model = self.env["utm.campaign"].sudo()  # utm records are technical: users may lack rights on them
@@ -685,6 +1210,18 @@ class CampaignCampaign(models.Model):
                 values["active"] = campaign.active
             if values:
                 utm.write(values)
+
+    def _sync_project_account(self):
+        """Put the campaign's analytic account on its project (Campaigns plan column), so that the time
+        logged on the project carries it, as for projects created from the campaign."""
+        with_both = self.filtered(lambda c: c.project_id and c.analytic_account_id)
+        if not with_both:
+            return
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
+        for campaign in with_both:
+            project = campaign.project_id.sudo()  # campaign users may not manage projects' analytic settings
+            if project[column] != campaign.analytic_account_id:
+                project[column] = campaign.analytic_account_id
 
     def _resolve_recipients(self, channel, targets=None, action=None):
         """Resolve the recipients of the campaign for a channel, set-based.

@@ -229,6 +229,16 @@ class CampaignTarget(models.Model):
                 self.env.ref("campaign_manager.ir_cron_campaign_process").sudo()._trigger()
         return True
 
+    def action_remove_from_order(self):
+        """Remove the targets from within the order wizard (context ``campaign_order_id``), which then
+        reopens with its figures up to date."""
+        order = self.env["campaign.campaign.order"].browse(self.env.context.get("campaign_order_id")).exists()
+        self.unlink()
+        if not order:
+            return True
+        order._refresh_counts()
+        return order._action_reopen()
+
     def action_view_recipients(self):
         self.ensure_one()
         query = self._partner_ids_sql()
@@ -371,7 +381,11 @@ class CampaignTarget(models.Model):
         """
         campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
-        if channel in ("email", "landing"):
+        if channel == "landing":
+            # a landing page sends nothing itself: its contacts are those the channel delivering
+            # their link (an email or a letter) can reach
+            channel = (action.landing_delivery if action else False) or "email"
+        if channel == "email":
             address = SQL("p.email_normalized")
             no_address = SQL("p.email_normalized IS NULL")
             blacklisted = SQL(
@@ -576,8 +590,9 @@ class CampaignTarget(models.Model):
 
     @api.model
     def _import_country_ids(self):
-        countries = self.env["res.country"].search([])
-        return {c.code.lower(): c.id for c in countries} | {c.name.lower(): c.id for c in countries}
+        # ~250 countries, read once per import
+        rows = self.env["res.country"].search_read([], ["code", "name"])  # pylint: disable=no-search-all
+        return {r["code"].lower(): r["id"] for r in rows} | {r["name"].lower(): r["id"] for r in rows}
 
     @api.model
     def _import_key(self, row, country_ids):

@@ -88,6 +88,10 @@ class MailingMailing(models.Model):
         self._check_not_campaign_mailing()
         return super().action_send_mail(res_ids=res_ids)
 
+    def action_send_sms(self, res_ids=None):
+        self._check_not_campaign_mailing()
+        return super().action_send_sms(res_ids=res_ids)
+
     def action_open_campaign_action(self):
         self.ensure_one()
         return {
@@ -159,10 +163,10 @@ class MailingMailing(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _campaign_run_mailing(self, run, variant=None):
-        """The mailing of an email run, created on the first batch (run row locked, so that two
-        workers starting the same run create one mailing). In an A/B test run, ``variant`` gives
-        the mailing of that combination's test share; without it, the mailing of the rest, built
-        from the winner."""
+        """The mailing of an email or SMS run, created on the first batch (run row locked, so that
+        two workers starting the same run create one mailing). In an A/B test run (email), ``variant``
+        gives the mailing of that combination's test share; without it, the mailing of the rest,
+        built from the winner."""
         mailing = self._campaign_find_run_mailing(run, variant)
         if mailing:
             return mailing
@@ -179,7 +183,7 @@ class MailingMailing(models.Model):
             "medium_id": action.medium_id.id,
             "campaign_action_id": action.id,
             "campaign_run_id": run.id,
-            "mailing_type": "mail",
+            "mailing_type": "sms" if action.channel == "sms" else "mail",
             "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
             "mailing_domain": str([("campaign_touchpoint_ids.run_id", "=", run.id)]),
             "contact_list_ids": [fields.Command.clear()],
@@ -190,6 +194,21 @@ class MailingMailing(models.Model):
             "kpi_mail_required": False,
             "ab_testing_enabled": False,
         }
+        if action.channel == "sms":
+            values.update(
+                {
+                    "subject": action.name,
+                    "body_plaintext": action.sms_body,
+                    "sms_template_id": action.sms_template_id.id,
+                    "sms_allow_unsubscribe": action.sms_allow_unsubscribe,
+                    # the touchpoints are the history of what each contact received: no chatter note
+                    "keep_archives": False,
+                    "sms_force_send": False,
+                }
+            )
+            mailing = self.create(values)
+            run.mailing_id = mailing
+            return mailing
         values.update(campaign._mailing_reply_values())
         content = variant
         if run.ab_date_decision and not variant:
@@ -242,6 +261,19 @@ class MailingMailing(models.Model):
             run.mailing_id = mailing
         return mailing
 
+    def _campaign_send_to(self, res_ids):
+        """Hand the contacts over to Email or SMS Marketing: mails (committed by mass mailing as
+        it goes) or SMS in the SMS queue (not committed: they go with the batch)."""
+        self.ensure_one()
+        if self.mailing_type == "sms":
+            # what SMS Marketing's "Send" does for these contacts, without its campaign guard
+            composer = self.env["sms.composer"].with_context(active_id=False)
+            composer.create(self._send_sms_get_composer_values(res_ids))._action_send_sms()
+        else:
+            self._action_send_mail(res_ids=res_ids)
+            # the mail queue runs hourly by default: wake it up for these emails
+            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+
     @api.model
     def _campaign_find_run_mailing(self, run, variant=None):
         if not variant:
@@ -250,8 +282,8 @@ class MailingMailing(models.Model):
 
     @api.model
     def _campaign_send(self, run, touchpoints, variant=None):
-        """Queue the emails of a batch of touchpoints through the run's mailing (the mailing of
-        ``variant`` for the test share of an A/B test). Idempotent: a contact who already has a
+        """Queue the emails or SMS of a batch of touchpoints through the run's mailing (the mailing
+        of ``variant`` for the test share of an A/B test). Idempotent: a contact who already has a
         trace in this mailing (an earlier attempt got that far before being interrupted) is linked
         to it, never mailed again."""
         mailing = self._campaign_run_mailing(run, variant=variant)
@@ -271,9 +303,7 @@ class MailingMailing(models.Model):
         traced = {row[0] for row in self.env.cr.fetchall()}
         to_send = [partner_id for partner_id in partner_ids if partner_id not in traced]
         if to_send:
-            mailing._action_send_mail(res_ids=to_send)
-            # the mail queue runs hourly by default: wake it up for these emails
-            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+            mailing._campaign_send_to(to_send)
         self.env.flush_all()
         server = run._mail_server()
         self.env.cr.execute(

@@ -1,1 +1,3 @@
+from . import campaign_analysis_report
 from . import campaign_todo
+from . import report_campaign_letter

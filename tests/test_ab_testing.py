@@ -279,6 +279,7 @@ class TestAbTesting(CampaignCase):
                     "move_type": "out_invoice",
                     "partner_id": self.partners[0].id,
                     "source_id": mailing.source_id.id,
+                    "campaign_id": self.campaign.utm_campaign_id.id,
                     "invoice_line_ids": [(0, 0, {"name": "Spring pack", "quantity": 1, "price_unit": amount})],
                 }
                 for mailing, amount in ((mailing_a, 120.0), (mailing_b, 300.0))
@@ -290,6 +291,9 @@ class TestAbTesting(CampaignCase):
         self.assertEqual((mailing_a.sale_invoiced_amount, mailing_b.sale_invoiced_amount), (120, 300))
         self.assertEqual(run.ab_winner_variant_id, variant_b, "B brought more revenue (both were opened: a tie)")
         self.assertEqual(run.mailing_id.subject, "Your spring gift")
+        # the revenue of the combinations' mailings counts for the action (ROI per action)
+        action.invalidate_recordset()
+        self.assertEqual(action.revenue_invoiced, 420.0)
 
     def test_duplicated_action_keeps_its_combinations(self):
         action = self._ab_action()

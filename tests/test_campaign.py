@@ -124,7 +124,12 @@ class TestCampaign(CampaignCase):
         campaign.action_create_project()
         self.assertEqual(campaign.analytic_account_id.name, "Accounted")
         self.assertEqual(campaign.analytic_account_id.plan_id, self.env.ref("campaign_manager.analytic_plan_campaigns"))
-        self.assertEqual(campaign.project_id.account_id, campaign.analytic_account_id)
+        plan = self.env.ref("campaign_manager.analytic_plan_campaigns")
+        self.assertEqual(campaign.project_id[plan._column_name()], campaign.analytic_account_id)
+        project_plan, _other_plans = self.env["account.analytic.plan"]._get_all_plans()
+        self.assertEqual(
+            campaign.project_id.account_id.plan_id, project_plan, "timesheets need an account of the Project plan"
+        )
         project = campaign.project_id
         campaign.action_create_project()
         self.assertEqual(campaign.project_id, project, "a second call creates nothing")

@@ -58,7 +58,8 @@ class TestChannelTask(CampaignCase):
         project = self.campaign.project_id
         self.assertTrue(project, "a task action creates the campaign's project")
         self.assertEqual(project.type_ids, self.stage_not_started | self.stage_in_progress | self.stage_done)
-        self.assertEqual(project.account_id, self.campaign.analytic_account_id, "timesheets count as campaign cost")
+        column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
+        self.assertEqual(project[column], self.campaign.analytic_account_id, "timesheets count as campaign cost")
         self.assertEqual(action.campaign_project_id, project)
         self.assertTrue(self.stage_done.fold)
 

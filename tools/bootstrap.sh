@@ -73,12 +73,15 @@ check_odoo_version() {
 
 # --- system packages ---------------------------------------------------------
 ensure_system_packages() {
-    # Build headers for python-ldap, PDF rendering, and the PostgreSQL client/server.
+    # Build headers for python-ldap, PDF rendering, a browser for the tours, the PostgreSQL client/server.
     local missing=()
     [ -f /usr/include/ldap.h ] || missing+=(libldap2-dev)
     [ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
     command -v pg_config >/dev/null || missing+=(libpq-dev)
     command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
+    # headless browser for the tours (Odoo looks for any of these names)
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+        || command -v google-chrome-stable >/dev/null || missing+=(chromium)
     command -v psql >/dev/null || missing+=(postgresql postgresql-client)
     [ ${#missing[@]} -eq 0 ] && return
     if command -v apt-get >/dev/null && as_root true 2>/dev/null; then

@@ -62,6 +62,30 @@ class CampaignCampaignLaunch(models.TransientModel):
             missing = wizard.campaign_id._missing_for_launch() if wizard.campaign_id else []
             wizard.missing = "\n".join(f"- {item}" for item in missing) or False
 
+    def _apply_mode(self):
+        """Write the chosen start on the actions that start the campaign (nothing when "as planned").
+        Also used by the order wizard's schedule step, on a record in memory."""
+        self.ensure_one()
+        if self.mode in ("at", "recurring") and not self.date_start:
+            raise UserError(self.env._("Choose when the campaign starts."))
+        if self.mode == "recurring" and self.recurring_until and self.recurring_until < self.date_start:
+            raise UserError(self.env._("The recurrence ends before it starts."))
+        if self.mode == "planned":
+            return
+        values = {"schedule_type": self.mode}
+        if self.mode in ("at", "recurring"):
+            values["date_start"] = self.date_start
+        if self.mode == "recurring":
+            values.update(
+                {
+                    "interval_number": self.interval_number,
+                    "interval_unit": self.interval_unit,
+                    "recurring_until": self.recurring_until,
+                    "once_per_contact": self.once_per_contact,
+                }
+            )
+        self._starting_actions().write(values)
+
     def _starting_actions(self):
         """Draft or scheduled actions that do not follow another action."""
         self.ensure_one()
@@ -74,24 +98,7 @@ class CampaignCampaignLaunch(models.TransientModel):
         campaign = self.campaign_id
         if campaign.state not in ("draft", "ready", "stopped"):
             raise UserError(self.env._("Only a draft, ready or stopped campaign can be launched."))
-        if self.mode in ("at", "recurring") and not self.date_start:
-            raise UserError(self.env._("Choose when the campaign starts."))
-        if self.mode == "recurring" and self.recurring_until and self.recurring_until < self.date_start:
-            raise UserError(self.env._("The recurrence ends before it starts."))
-        if self.mode != "planned":
-            values = {"schedule_type": self.mode}
-            if self.mode in ("at", "recurring"):
-                values["date_start"] = self.date_start
-            if self.mode == "recurring":
-                values.update(
-                    {
-                        "interval_number": self.interval_number,
-                        "interval_unit": self.interval_unit,
-                        "recurring_until": self.recurring_until,
-                        "once_per_contact": self.once_per_contact,
-                    }
-                )
-            self._starting_actions().write(values)
+        self._apply_mode()
         if not campaign.date_start:
             campaign.date_start = fields.Date.context_today(self)
         missing = campaign._missing_for_launch()
@@ -103,6 +110,7 @@ class CampaignCampaignLaunch(models.TransientModel):
                     missing="\n".join(f"- {item}" for item in missing),
                 )
             )
+        campaign.order_step = "done"  # launched: nothing left to order, whichever way it got here
         campaign.action_ids.filtered(lambda a: a.state == "draft").action_schedule()
         if campaign.state == "draft":
             campaign.action_set_ready()

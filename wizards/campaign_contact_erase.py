@@ -6,7 +6,8 @@ from odoo.tools import SQL
 class CampaignContactErase(models.TransientModel):
     """Erase contacts from campaign records on request (right to erasure): their touchpoints are
     kept for the campaign totals but moved to an anonymous placeholder, and what identified them
-    in the records campaigns left (touchpoint notes, mailing traces, link clicks) is cleared."""
+    in the records campaigns left (touchpoint notes, personal page addresses, webhook answers,
+    mailing traces, link clicks) is cleared."""
 
     _name = "campaign.contact.erase"
     _description = "Erase Contacts from Campaigns"
@@ -50,7 +51,8 @@ class CampaignContactErase(models.TransientModel):
             for email in emails:
                 self.env["mail.blacklist"]._add(email)
             if phones:
-                # the phone blacklist is admin-only in Odoo; campaign managers honour an opt-out here
+                # the phone blacklist is admin-only in Odoo; campaign managers honour an opt-out here.
+                # phone.blacklist._add takes a list of numbers (mail.blacklist._add takes one email)
                 self.env["phone.blacklist"].sudo()._add(phones)
         # placeholders and traces are technical records a manager may not own: checked above
         placeholders = (
@@ -63,7 +65,8 @@ class CampaignContactErase(models.TransientModel):
             self.env.cr.execute(
                 SQL(
                     """UPDATE campaign_touchpoint
-                          SET partner_id = %(placeholder)s, failure_reason = NULL
+                          SET partner_id = %(placeholder)s, failure_reason = NULL,
+                              landing_token = NULL, webhook_response = NULL
                         WHERE partner_id = %(partner)s""",
                     placeholder=placeholder.id,
                     partner=partner.id,

@@ -1,0 +1,14 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    campaign_revenue_source = fields.Selection(related="company_id.campaign_revenue_source", readonly=False)
+    campaign_webhook_allow_private = fields.Boolean(
+        string="Webhooks to Local Addresses",
+        config_parameter="campaign_manager.webhook_allow_private",
+        help="Allow campaign webhooks to call loopback, private and link-local addresses (servers of your "
+        "own network). Leave it off unless you need it: otherwise any campaign user could make the server "
+        "call internal services.",
+    )

@@ -1,0 +1,533 @@
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+from ..models.campaign_action import CHANNELS
+from ..models.campaign_campaign import CAMPAIGN_STATES, CAMPAIGN_TYPES
+from ..models.campaign_touchpoint import CARRIED_STATES
+
+# Additive measures of the facts, in this order in every piece of the union.
+MEASURES = (
+    "units_planned",
+    "cost_planned",
+    "cost_actual",
+    "cost_committed",
+    "revenue_invoiced",
+    "revenue_ordered",
+    "revenue_won",
+    "revenue_pipeline",
+    "invoice_count",
+    "order_count",
+    "lead_count",
+    "opportunity_count",
+    "won_count",
+    "sent_count",
+    "delivered_count",
+    "bounce_count",
+    "open_unique",
+    "open_total",
+    "clicker_unique",
+    "click_total",
+    "unsubscribe_count",
+    "reply_count",
+    "converted_count",
+)
+
+FACT_KINDS = [
+    ("action", "Action costs"),
+    ("touchpoint", "Touchpoints"),
+    ("expense", "Expenses"),
+    ("timesheet", "Timesheets"),
+    ("bill", "Supplier bills"),
+    ("other_cost", "Other analytic costs"),
+    ("invoice", "Invoices"),
+    ("order", "Sale orders"),
+    ("lead", "Leads and opportunities"),
+]
+
+# Expense states counted as actual cost, and as committed cost.
+EXPENSE_ACTUAL_STATES = ("approved", "posted", "in_payment", "paid")
+EXPENSE_COMMITTED_STATES = ("submitted",)
+BILL_TYPES = ("in_invoice", "in_refund", "in_receipt")
+SALE_DOCUMENT_TYPES = ("out_invoice", "out_refund", "out_receipt")
+
+
+class CampaignAnalysisReport(models.Model):
+    """Everything a campaign costs and earns, one row per kind of source, campaign, action and day.
+
+    The same pieces of SQL feed this view (pivot and graph) and the figures of campaigns and actions
+    (``_read_facts``), so the analysis and the campaign form always agree. Amounts are in the
+    currency of the campaign's company; documents of other companies are left out."""
+
+    _name = "campaign.analysis.report"
+    _description = "Campaign Analysis"
+    _auto = False
+    _order = "date desc, id desc"
+    _rec_name = "campaign_id"
+    _measures = MEASURES
+
+    kind = fields.Selection(selection=FACT_KINDS, string="Source", readonly=True)
+    campaign_id = fields.Many2one("campaign.campaign", readonly=True)
+    action_id = fields.Many2one("campaign.action", readonly=True)
+    date = fields.Date(readonly=True, help="Date of the document: expense, timesheet, bill, invoice, order, etc.")
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    campaign_type = fields.Selection(selection=CAMPAIGN_TYPES, readonly=True)
+    campaign_state = fields.Selection(selection=CAMPAIGN_STATES, string="Campaign Status", readonly=True)
+    user_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    channel = fields.Selection(selection=CHANNELS, readonly=True)
+    scope = fields.Selection(
+        selection=[("company", "Company contacts"), ("personal", "Personal contacts")], readonly=True
+    )
+
+    units_planned = fields.Integer(
+        string="Planned Units", readonly=True, help="Units (messages, letters, tasks...) the actions plan to carry."
+    )
+    cost_planned = fields.Monetary(
+        string="Planned Cost",
+        readonly=True,
+        help="Fixed cost + cost per unit × planned units of the actions (cancelled ones excepted).",
+    )
+    cost_actual = fields.Monetary(
+        string="Actual Cost",
+        readonly=True,
+        help="Actions carried out (fixed cost + unit costs), approved and posted expenses, timesheets, "
+        "posted supplier bills and other analytic costs, untaxed.",
+    )
+    cost_committed = fields.Monetary(
+        string="Committed Cost", readonly=True, help="Submitted expenses and draft supplier bills, untaxed."
+    )
+    revenue_invoiced = fields.Monetary(
+        string="Invoiced", readonly=True, help="Posted customer invoices net of credit notes, untaxed."
+    )
+    revenue_ordered = fields.Monetary(string="Ordered", readonly=True, help="Confirmed sale orders, untaxed.")
+    revenue_won = fields.Monetary(string="Won", readonly=True, help="Expected revenue of won opportunities.")
+    revenue_pipeline = fields.Monetary(string="Pipeline", readonly=True, help="Expected revenue of open opportunities.")
+    invoice_count = fields.Integer(string="Invoices", readonly=True)
+    order_count = fields.Integer(string="Orders", readonly=True)
+    lead_count = fields.Integer(string="Leads", readonly=True, help="Leads and opportunities, lost ones included.")
+    opportunity_count = fields.Integer(string="Opportunities", readonly=True)
+    won_count = fields.Integer(string="Won Opportunities", readonly=True)
+    sent_count = fields.Integer(string="Sent", readonly=True, help="Touchpoints carried out (sent or done).")
+    delivered_count = fields.Integer(string="Delivered", readonly=True, help="Sent and not bounced.")
+    bounce_count = fields.Integer(string="Bounces", readonly=True)
+    open_unique = fields.Integer(string="Unique Opens", readonly=True)
+    open_total = fields.Integer(string="Total Opens", readonly=True)
+    clicker_unique = fields.Integer(string="Unique Clickers", readonly=True)
+    click_total = fields.Integer(string="Total Clicks", readonly=True)
+    unsubscribe_count = fields.Integer(string="Unsubscribes", readonly=True)
+    reply_count = fields.Integer(string="Replies", readonly=True)
+    converted_count = fields.Integer(string="Conversions", readonly=True)
+
+    # ------------------------------------------------------------------
+    # VIEW
+    # ------------------------------------------------------------------
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                """
+            CREATE OR REPLACE VIEW %(table)s AS (
+                SELECT row_number() OVER (ORDER BY f.campaign_id, f.kind, f.action_id, f.date) AS id,
+                       f.kind, f.campaign_id, f.action_id, f.date,
+                       c.company_id, c.currency_id, c.campaign_type, c.state AS campaign_state,
+                       c.user_id, c.team_id, c.scope, a.channel,
+                       %(measures)s
+                  FROM (%(facts)s) f
+                  JOIN campaign_campaign c ON c.id = f.campaign_id
+             LEFT JOIN campaign_action a ON a.id = f.action_id
+            )""",
+                table=SQL.identifier(self._table),
+                measures=SQL(", ").join(SQL("f.%s", SQL.identifier(m)) for m in MEASURES),
+                facts=self._facts_sql(),
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # FACTS
+    # ------------------------------------------------------------------
+    @api.model
+    def _read_facts(self, campaign_ids, group_by):
+        """Sum the facts of the given campaigns.
+
+        :param list campaign_ids: ids of campaign.campaign
+        :param str group_by: ``"campaign"`` (rows keyed by campaign and kind) or ``"action"``
+        :return: list of dicts with the keys of MEASURES plus ``campaign_id`` and ``kind``, or
+            ``action_id``
+        """
+        if not campaign_ids:
+            return []
+        keys = [SQL("f.campaign_id"), SQL("f.kind")] if group_by == "campaign" else [SQL("f.action_id")]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT %(keys)s, %(sums)s FROM (%(facts)s) f %(where)s GROUP BY %(keys)s",
+                keys=SQL(", ").join(keys),
+                sums=SQL(", ").join(SQL("SUM(f.%s) AS %s", SQL.identifier(m), SQL.identifier(m)) for m in MEASURES),
+                facts=self._facts_sql(list(campaign_ids)),
+                where=SQL("WHERE f.action_id IS NOT NULL") if group_by == "action" else SQL(),
+            )
+        )
+        return self.env.cr.dictfetchall()
+
+    @staticmethod
+    def _percent(part, whole):
+        """part / whole × 100, or 0 when whole is 0."""
+        return part / whole * 100.0 if whole else 0.0
+
+    @api.model
+    def _message_metrics(self, sums):
+        """Email analysis figures (seed 004) from summed facts.
+
+        :param dict sums: measure -> sum
+        :return: dict of campaign/action field values
+        """
+        sent = int(sums.get("sent_count", 0))
+        opens = int(sums.get("open_unique", 0))
+        clickers = int(sums.get("clicker_unique", 0))
+        unsubscribes = int(sums.get("unsubscribe_count", 0))
+        bounces = int(sums.get("bounce_count", 0))
+        return {
+            "sent_count": sent,
+            "delivered_count": int(sums.get("delivered_count", 0)),
+            "open_unique": opens,
+            "open_total": int(sums.get("open_total", 0)),
+            "open_rate": self._percent(opens, sent),
+            "clicker_unique": clickers,
+            "click_total": int(sums.get("click_total", 0)),
+            "click_rate": self._percent(clickers, sent),
+            "click_per_unique_open": self._percent(clickers, opens),
+            "unsubscribe_count": unsubscribes,
+            "unsubscribe_rate": self._percent(unsubscribes, sent),
+            "bounce_count": bounces,
+            "bounce_rate": self._percent(bounces, sent),
+        }
+
+    @api.model
+    def _facts_sql(self, campaign_ids=None):
+        """The union of every source of costs, revenue and engagement.
+
+        :param campaign_ids: restrict to these campaigns (None: all, for the view)
+        :return: SQL selecting ``kind, campaign_id, action_id, date`` and MEASURES
+        """
+        pieces = [
+            self._facts_actions(campaign_ids),
+            self._facts_touchpoints(campaign_ids),
+            self._facts_expenses(campaign_ids),
+            self._facts_analytic_lines(campaign_ids),
+            self._facts_draft_bills(campaign_ids),
+            self._facts_invoices(campaign_ids),
+            self._facts_orders(campaign_ids),
+            self._facts_leads(campaign_ids),
+        ]
+        return SQL(" UNION ALL ").join(piece for piece in pieces if piece is not None)
+
+    def _fact_select(self, kind, campaign, action, date, values, from_clause, group_by=True):
+        """One piece of the union: the measures not in ``values`` are 0."""
+        columns = [
+            SQL("COALESCE(SUM(%s), 0)", values[m]) if group_by and m in values else values.get(m, SQL("0"))
+            for m in MEASURES
+        ]
+        select = SQL(
+            "SELECT %s AS kind, %s AS campaign_id, %s AS action_id, %s AS date, %s",
+            kind,
+            campaign,
+            action,
+            date,
+            SQL(", ").join(
+                SQL("%s AS %s", column, SQL.identifier(m)) for column, m in zip(columns, MEASURES, strict=True)
+            ),
+        )
+        if group_by:
+            return SQL("(%s %s GROUP BY 1, 2, 3, 4)", select, from_clause)
+        return SQL("(%s %s)", select, from_clause)
+
+    @staticmethod
+    def _campaign_filter(campaign_ids, column):
+        if campaign_ids is None:
+            return SQL("TRUE")
+        return SQL("%s = ANY(%s)", column, campaign_ids)
+
+    def _facts_actions(self, campaign_ids):
+        """Planned cost of each action and its fixed cost once it started.
+
+        Planned units: the touchpoints of its runs still to carry or carried (neither excluded nor
+        cancelled) once it has some, else the units expected on the action (0 when cancelled)."""
+        carried = SQL("state IN %s", CARRIED_STATES)
+        units_planned = SQL(
+            "CASE WHEN COALESCE(t.to_carry, 0) > 0 THEN t.to_carry "
+            "WHEN a.state = 'cancelled' THEN 0 ELSE COALESCE(a.expected_units, 0) END"
+        )
+        started = SQL("(a.state IN ('running', 'done') OR COALESCE(t.carried, 0) > 0)")
+        return self._fact_select(
+            SQL("'action'"),
+            SQL("a.campaign_id"),
+            SQL("a.id"),
+            SQL("COALESCE(a.date_start::date, c.date_start, c.create_date::date)"),
+            {
+                "units_planned": units_planned,
+                "cost_planned": SQL(
+                    "CASE WHEN a.state = 'cancelled' AND NOT %(started)s THEN 0 ELSE COALESCE(a.fixed_cost, 0) END"
+                    " + CASE WHEN COALESCE(t.to_carry, 0) > 0 THEN t.to_carry_cost WHEN a.state = 'cancelled' THEN 0"
+                    " ELSE COALESCE(a.unit_cost, 0) * COALESCE(a.expected_units, 0) END",
+                    started=started,
+                ),
+                "cost_actual": SQL("CASE WHEN %s THEN COALESCE(a.fixed_cost, 0) ELSE 0 END", started),
+            },
+            SQL(
+                """FROM campaign_action a
+                   JOIN campaign_campaign c ON c.id = a.campaign_id
+              LEFT JOIN (SELECT action_id,
+                                COUNT(*) FILTER (WHERE state NOT IN ('excluded', 'cancelled')) AS to_carry,
+                                SUM(unit_cost) FILTER (WHERE state NOT IN ('excluded', 'cancelled')) AS to_carry_cost,
+                                COUNT(*) FILTER (WHERE %(carried)s) AS carried
+                           FROM campaign_touchpoint
+                          WHERE %(tp_filter)s
+                       GROUP BY action_id) t ON t.action_id = a.id
+                  WHERE %(filter)s""",
+                carried=carried,
+                tp_filter=self._campaign_filter(campaign_ids, SQL("campaign_id")),
+                filter=self._campaign_filter(campaign_ids, SQL("a.campaign_id")),
+            ),
+            group_by=False,
+        )
+
+    def _facts_touchpoints(self, campaign_ids):
+        """Variable cost and engagement of the touchpoints carried out, per action and day."""
+        bounced = SQL("(tp.state = 'bounced' OR tp.date_bounced IS NOT NULL)")
+        opened = SQL("(tp.date_opened IS NOT NULL OR COALESCE(tp.open_count, 0) > 0)")
+        clicked = SQL("(tp.date_clicked IS NOT NULL OR COALESCE(tp.click_count, 0) > 0)")
+
+        def count(condition):
+            return SQL("CASE WHEN %s THEN 1 ELSE 0 END", condition)
+
+        return self._fact_select(
+            SQL("'touchpoint'"),
+            SQL("tp.campaign_id"),
+            SQL("tp.action_id"),
+            SQL("COALESCE(tp.date_done, tp.date_planned, tp.create_date)::date"),
+            {
+                "cost_actual": SQL("COALESCE(tp.unit_cost, 0)"),
+                "sent_count": SQL("1"),
+                "delivered_count": count(SQL("NOT %s", bounced)),
+                "bounce_count": count(bounced),
+                "open_unique": count(opened),
+                "open_total": SQL("GREATEST(COALESCE(tp.open_count, 0), %s)", count(opened)),
+                "clicker_unique": count(clicked),
+                "click_total": SQL("GREATEST(COALESCE(tp.click_count, 0), %s)", count(clicked)),
+                "unsubscribe_count": count(SQL("(tp.state = 'unsubscribed' OR tp.date_unsubscribed IS NOT NULL)")),
+                "reply_count": count(SQL("(tp.state = 'replied' OR tp.date_replied IS NOT NULL)")),
+                "converted_count": count(SQL("(tp.state = 'converted' OR tp.date_converted IS NOT NULL)")),
+            },
+            SQL(
+                "FROM campaign_touchpoint tp WHERE tp.state IN %s AND %s",
+                CARRIED_STATES,
+                self._campaign_filter(campaign_ids, SQL("tp.campaign_id")),
+            ),
+        )
+
+    def _campaign_accounts(self, campaign_ids):
+        """Array of the analytic account ids (as text) of the campaigns, to match the GIN index that
+        Odoo keeps on analytic distributions (see ``analytic.mixin._query_analytic_accounts``)."""
+        return SQL(
+            "(SELECT COALESCE(array_agg(analytic_account_id::text), '{}') FROM campaign_campaign "
+            "WHERE analytic_account_id IS NOT NULL AND %s)",
+            self._campaign_filter(campaign_ids, SQL("id")),
+        )
+
+    @staticmethod
+    def _distribution_rows(distribution, company):
+        """Joins giving one row per campaign account found in each key of the distribution (keys may
+        combine accounts of several plans: "12,34"), with that key's percentage as ``d.value``.
+        Each key becomes an analytic item of its own once posted, hence amounts rounded per key."""
+        return SQL(
+            """CROSS JOIN LATERAL jsonb_each_text(%(distribution)s) AS d
+               CROSS JOIN LATERAL unnest(string_to_array(d.key, ',')) AS k(account_id)
+                     JOIN campaign_campaign c ON c.analytic_account_id = k.account_id::integer
+                                             AND c.company_id = %(company)s""",
+            distribution=distribution,
+            company=company,
+        )
+
+    def _facts_expenses(self, campaign_ids):
+        """Expenses whose analytic distribution goes to the campaign's analytic account (choosing the
+        campaign on an expense sets it): untaxed, in company currency, for the share of the
+        distribution on that account."""
+        amount = SQL("ROUND(e.untaxed_amount * d.value::numeric / 100.0, cur.decimal_places)")
+        return self._fact_select(
+            SQL("'expense'"),
+            SQL("c.id"),
+            SQL("NULL::integer"),
+            SQL("e.date"),
+            {
+                "cost_actual": SQL("CASE WHEN e.state IN %s THEN %s ELSE 0 END", EXPENSE_ACTUAL_STATES, amount),
+                "cost_committed": SQL("CASE WHEN e.state IN %s THEN %s ELSE 0 END", EXPENSE_COMMITTED_STATES, amount),
+            },
+            SQL(
+                """FROM hr_expense e
+                   JOIN res_company rc ON rc.id = e.company_id
+                   JOIN res_currency cur ON cur.id = rc.currency_id
+                   %(share)s
+                  WHERE e.state IN %(states)s AND %(accounts_of)s && %(accounts)s AND %(filter)s""",
+                share=self._distribution_rows(SQL("e.analytic_distribution"), SQL("e.company_id")),
+                states=EXPENSE_ACTUAL_STATES + EXPENSE_COMMITTED_STATES,
+                accounts_of=self.env["hr.expense"]._query_analytic_accounts("e"),
+                accounts=self._campaign_accounts(campaign_ids),
+                filter=self._campaign_filter(campaign_ids, SQL("c.id")),
+            ),
+        )
+
+    def _facts_analytic_lines(self, campaign_ids):
+        """Analytic items of the campaign's analytic account, and timesheets of its project.
+
+        Left out: items of customer invoices and credit notes (revenue comes through the UTM
+        campaign) and items of expenses (counted from the expenses themselves, see _facts_expenses)."""
+        column = self.env["account.analytic.plan"]._campaign_plan_column()
+        if not column:
+            return None
+        campaigns = SQL(
+            "SELECT id, analytic_account_id, project_id FROM campaign_campaign WHERE %s",
+            self._campaign_filter(campaign_ids, SQL("id")),
+        )
+        return self._fact_select(
+            SQL(
+                "CASE WHEN aal.project_id IS NOT NULL THEN 'timesheet' "
+                "WHEN m.move_type IN %s THEN 'bill' ELSE 'other_cost' END",
+                BILL_TYPES,
+            ),
+            SQL("c.id"),
+            SQL("NULL::integer"),
+            SQL("aal.date"),
+            {"cost_actual": SQL("-aal.amount")},
+            SQL(
+                """FROM account_analytic_line aal
+              LEFT JOIN (%(campaigns)s) c_acc ON c_acc.analytic_account_id = aal.%(column)s
+              LEFT JOIN (%(campaigns)s) c_prj ON aal.project_id IS NOT NULL AND c_prj.project_id = aal.project_id
+                   JOIN campaign_campaign c ON c.id = COALESCE(c_acc.id, c_prj.id) AND c.company_id = aal.company_id
+              LEFT JOIN account_move_line aml ON aml.id = aal.move_line_id
+              LEFT JOIN account_move m ON m.id = aml.move_id
+                  WHERE (aal.%(column)s IN (SELECT analytic_account_id FROM (%(campaigns)s) x)
+                         OR aal.project_id IN (SELECT project_id FROM (%(campaigns)s) y))
+                    AND (m.move_type IS NULL OR m.move_type NOT IN %(sale_types)s)
+                    AND aml.expense_id IS NULL""",
+                campaigns=campaigns,
+                column=SQL.identifier(column),
+                sale_types=SALE_DOCUMENT_TYPES,
+            ),
+        )
+
+    def _facts_draft_bills(self, campaign_ids):
+        """Draft supplier bills: their lines' share on the campaign's analytic account is committed."""
+        return self._fact_select(
+            SQL("'bill'"),
+            SQL("c.id"),
+            SQL("NULL::integer"),
+            SQL("aml.date"),
+            {"cost_committed": SQL("ROUND(aml.balance * d.value::numeric / 100.0, cur.decimal_places)")},
+            SQL(
+                """FROM account_move_line aml
+                   JOIN account_move m ON m.id = aml.move_id
+                   JOIN res_company rc ON rc.id = m.company_id
+                   JOIN res_currency cur ON cur.id = rc.currency_id
+                   %(share)s
+                  WHERE m.state = 'draft' AND m.move_type IN %(types)s
+                    AND %(accounts_of)s && %(accounts)s AND %(filter)s""",
+                share=self._distribution_rows(SQL("aml.analytic_distribution"), SQL("m.company_id")),
+                types=BILL_TYPES,
+                accounts_of=self.env["account.move.line"]._query_analytic_accounts("aml"),
+                accounts=self._campaign_accounts(campaign_ids),
+                filter=self._campaign_filter(campaign_ids, SQL("c.id")),
+            ),
+        )
+
+    @api.model
+    def _action_sources_sql(self):
+        """(id, campaign_id, source_id) of the UTM sources attributed to an action: its own, and
+        those of the mailings of its A/B test combinations (one source per combination and run, so
+        that the test can rank them by revenue)."""
+        return SQL(
+            """SELECT ca.id, ca.campaign_id, ca.source_id FROM campaign_action ca WHERE ca.source_id IS NOT NULL
+               UNION ALL
+               SELECT ca.id, ca.campaign_id, mm.source_id
+                 FROM mailing_mailing mm
+                 JOIN campaign_action ca ON ca.id = mm.campaign_action_id
+                WHERE mm.campaign_variant_id IS NOT NULL"""
+        )
+
+    def _facts_invoices(self, campaign_ids):
+        """Posted customer invoices net of credit notes, untaxed, in company currency at the rate of
+        their date (Odoo's own ``amount_untaxed_signed``)."""
+        return self._fact_select(
+            SQL("'invoice'"),
+            SQL("c.id"),
+            SQL("a.id"),
+            SQL("COALESCE(m.invoice_date, m.date)"),
+            {
+                "revenue_invoiced": SQL("m.amount_untaxed_signed"),
+                "invoice_count": SQL("CASE WHEN m.move_type = 'out_invoice' THEN 1 ELSE 0 END"),
+            },
+            SQL(
+                """FROM account_move m
+                   JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = m.source_id
+                  WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %s""",
+                self._action_sources_sql(),
+                self._campaign_filter(campaign_ids, SQL("c.id")),
+            ),
+        )
+
+    def _facts_orders(self, campaign_ids):
+        """Confirmed sale orders, untaxed, converted to company currency at the rate of their date
+        (the rate stored on the order, as Odoo's sales analysis does)."""
+        return self._fact_select(
+            SQL("'order'"),
+            SQL("c.id"),
+            SQL("a.id"),
+            SQL("so.date_order::date"),
+            {
+                "revenue_ordered": SQL(
+                    "ROUND(so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0), cur.decimal_places)"
+                ),
+                "order_count": SQL("1"),
+            },
+            SQL(
+                """FROM sale_order so
+                   JOIN campaign_campaign c ON c.utm_campaign_id = so.campaign_id AND c.company_id = so.company_id
+                   JOIN res_company rc ON rc.id = so.company_id
+                   JOIN res_currency cur ON cur.id = rc.currency_id
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = so.source_id
+                  WHERE so.state = 'sale' AND %s""",
+                self._action_sources_sql(),
+                self._campaign_filter(campaign_ids, SQL("c.id")),
+            ),
+        )
+
+    def _facts_leads(self, campaign_ids):
+        """Leads and opportunities, lost and archived ones included; won ones dated by their
+        closing date."""
+        won = SQL("l.won_status = 'won'")
+        return self._fact_select(
+            SQL("'lead'"),
+            SQL("c.id"),
+            SQL("a.id"),
+            SQL("(CASE WHEN %s THEN COALESCE(l.date_closed, l.create_date) ELSE l.create_date END)::date", won),
+            {
+                "revenue_won": SQL("CASE WHEN %s THEN COALESCE(l.expected_revenue, 0) ELSE 0 END", won),
+                "revenue_pipeline": SQL(
+                    "CASE WHEN l.active AND l.type = 'opportunity' AND l.won_status = 'pending' "
+                    "THEN COALESCE(l.expected_revenue, 0) ELSE 0 END"
+                ),
+                "lead_count": SQL("1"),
+                "opportunity_count": SQL("CASE WHEN l.type = 'opportunity' THEN 1 ELSE 0 END"),
+                "won_count": SQL("CASE WHEN %s THEN 1 ELSE 0 END", won),
+            },
+            SQL(
+                """FROM crm_lead l
+                   JOIN campaign_campaign c ON c.utm_campaign_id = l.campaign_id
+                                           AND (l.company_id IS NULL OR l.company_id = c.company_id)
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = l.source_id
+                  WHERE %s""",
+                self._action_sources_sql(),
+                self._campaign_filter(campaign_ids, SQL("c.id")),
+            ),
+        )
