@@ -8,6 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import SQL, is_html_empty
 
 from ..webhook import WebhookUrlError, check_url
@@ -20,6 +21,21 @@ CHANNELS = [
     ("task", "Task"),
     ("event", "Event"),
     ("webhook", "Webhook"),
+    ("weblink", "Web link"),
+]
+
+# Channels that reach no contact of the targets: the engine creates no touchpoint for them and the
+# audience figures say so instead of counting (a web link placed on a partner's blog, an ad, a QR
+# code on a flyer: its results are its clicks and what they bring).
+AUDIENCE_LESS_CHANNELS = {"weblink"}
+
+# Whom a target (or an action, for all its targets) reaches among the contacts found (seed 001:
+# actions generate records "for the organisations and/or the persons of the target group").
+REACH_SELECTION = [
+    ("contacts", "Contacts as found"),
+    ("companies", "Companies"),
+    ("persons", "Contact persons"),
+    ("both", "Companies and their contact persons"),
 ]
 
 # UTM medium of each channel (xml ids), used for attribution of what the action brings.
@@ -31,7 +47,11 @@ CHANNEL_MEDIUMS = {
     "task": "utm.utm_medium_direct",
     "event": "campaign_manager.utm_medium_event",
     "webhook": "campaign_manager.utm_medium_webhook",
+    "weblink": "campaign_manager.utm_medium_weblink",
 }
+
+# States of an action that has not run yet.
+PENDING_STATES = ("draft", "scheduled")
 
 # Follow-ups: which contacts of the previous action a follow-up reaches (SQL condition on the
 # previous run's touchpoints, alias tp).
@@ -110,7 +130,7 @@ ACTION_STATES = [
 # Status changes a user may ask for; the engine also moves scheduled -> running -> done/failed.
 ACTION_TRANSITIONS = {
     "draft": {"scheduled", "cancelled"},
-    "scheduled": {"draft", "running", "cancelled"},
+    "scheduled": {"draft", "running", "cancelled", "failed"},
     "running": {"done", "failed", "cancelled", "scheduled"},
     "done": set(),
     "cancelled": {"draft"},
@@ -195,6 +215,51 @@ class CampaignAction(models.Model):
         default="weeks",
     )
     recurring_until = fields.Datetime(string="Until", help="Last date a recurring action may run.")
+    # Organisations and their people (seed 001)
+    reach = fields.Selection(
+        selection=[("target", "As set on each target"), *REACH_SELECTION],
+        string="Who to Reach",
+        required=True,
+        default="target",
+        help="Whom the action reaches among the contacts of its targets. As set on each target: "
+        "each target's own choice. Otherwise this choice applies to all the targets of the action: "
+        "the companies of the contacts found, the contact persons (those found and those of the "
+        "companies found), or both.",
+    )
+    person_function = fields.Char(
+        string="Job Position Contains",
+        help="Only the contact persons of the companies whose job position contains this text.",
+    )
+    person_category_ids = fields.Many2many(
+        "res.partner.category",
+        "campaign_action_person_category_rel",
+        "action_id",
+        "category_id",
+        string="Person Tags",
+        help="Only the contact persons of the companies who have one of these tags.",
+    )
+    touchpoint_type_id = fields.Many2one(
+        "campaign.touchpoint.type",
+        ondelete="restrict",
+        index="btree_not_null",
+        domain="['|', ('channel', '=', False), ('channel', '=', channel)]",
+        help="Kind of touchpoint the action records for each contact: the fields to fill in when "
+        "its outcome is recorded and the follow-up activity to schedule.",
+    )
+    audience_less = fields.Boolean(
+        string="Reaches No Contact",
+        compute="_compute_audience_less",
+        help="The action reaches no contact of the targets (web links, one task for the action): no "
+        "touchpoint is created.",
+    )
+    weblink_ids = fields.One2many("campaign.weblink", "action_id", string="Web Links", copy=True)
+    weblink_count = fields.Integer(string="Web Links Count", compute="_compute_weblink_count")
+    pending_after_end = fields.Boolean(
+        string="Late",
+        compute="_compute_pending_after_end",
+        search="_search_pending_after_end",
+        help="Still draft or scheduled while its campaign has ended: run it, move it or cancel it.",
+    )
     once_per_contact = fields.Boolean(
         string="Once per Contact",
         help="A contact is reached at most once by this action, even when found again in later runs.",
@@ -461,7 +526,7 @@ class CampaignAction(models.Model):
     task_mode = fields.Selection(
         selection=[("action", "One task for the action"), ("contact", "One task per contact")],
         string="Tasks",
-        default="action",
+        default="contact",
         required=True,
         help="One task for the action: a single task of the campaign's project, reaching no contact (e.g. "
         "“Print the letters”). One task per contact: a task for each contact of the targets (e.g. “Call "
@@ -676,6 +741,39 @@ class CampaignAction(models.Model):
             if action.channel == "webhook" and not action.webhook_field_ids:
                 action.webhook_field_ids = [fields.Command.set(defaults)]
 
+    @api.depends("channel", "task_mode")
+    def _compute_audience_less(self):
+        # one task for the action is internal work (“Print the letters”): it concerns no contact, so
+        # it creates no touchpoint, costs no unit cost and counts nobody as reached
+        for action in self:
+            action.audience_less = action.channel in AUDIENCE_LESS_CHANNELS or (
+                action.channel == "task" and action.task_mode == "action"
+            )
+
+    def _compute_weblink_count(self):
+        groups = self.env["campaign.weblink"]._read_group([("action_id", "in", self.ids)], ["action_id"], ["__count"])
+        counts = {action.id: count for action, count in groups}
+        for action in self:
+            action.weblink_count = counts.get(action.id, 0)
+
+    @api.depends("state", "campaign_id.date_end")
+    @api.depends_context("tz")
+    def _compute_pending_after_end(self):
+        today = fields.Date.context_today(self)
+        for action in self:
+            action.pending_after_end = bool(
+                action.state in PENDING_STATES and action.campaign_id.date_end and action.campaign_id.date_end < today
+            )
+
+    def _search_pending_after_end(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        today = fields.Date.context_today(self)
+        late = Domain("state", "in", PENDING_STATES) & Domain("campaign_id.date_end", "<", today)
+        if True in value and False in value:
+            return Domain.TRUE
+        return late if True in value else ~late
+
     def _compute_run_count(self):
         groups = self.env["campaign.action.run"]._read_group(
             [("action_id", "in", self.ids)], ["action_id"], ["__count"]
@@ -855,6 +953,17 @@ class CampaignAction(models.Model):
                     )
                 )
 
+    @api.constrains("channel")
+    def _check_weblinks_channel(self):
+        for action in self:
+            if action.channel != "weblink" and action.weblink_ids:
+                raise ValidationError(
+                    self.env._(
+                        "The action “%(name)s” has tracked web links: it must stay a web link action.",
+                        name=action.name,
+                    )
+                )
+
     def _check_landing_placeholders(self):
         """The page is rendered for anonymous visitors like a mail template is rendered: only the
         users allowed to write code in templates may save more than simple placeholders. Called on
@@ -915,6 +1024,15 @@ class CampaignAction(models.Model):
     def write(self, vals):
         if "state" in vals:
             self._check_state_transition(vals["state"])
+        if "touchpoint_type_id" in vals:
+            changed = self.filtered(lambda a: a.touchpoint_type_id.id != vals["touchpoint_type_id"])
+            if changed and self.env["campaign.touchpoint"].search_count([("action_id", "in", changed.ids)], limit=1):
+                raise UserError(
+                    self.env._(
+                        "The touchpoint type of an action that already reached contacts cannot be changed: "
+                        "their recorded outcomes follow it."
+                    )
+                )
         res = super().write(vals)
         if CONTENT_FIELDS & set(vals):
             self._check_content_placeholders()
@@ -1018,6 +1136,13 @@ class CampaignAction(models.Model):
         action["domain"] = [("action_id", "=", self.id)]
         return action
 
+    def action_view_weblinks(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_weblink_action")
+        action["domain"] = [("action_id", "=", self.id)]
+        action["context"] = {"default_action_id": self.id}
+        return action
+
     def action_view_runs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_action_run_action")
@@ -1063,6 +1188,29 @@ class CampaignAction(models.Model):
             name = action._utm_source_name()
             if action.source_id.name != name:
                 action.source_id.sudo().name = name
+
+    def _schedule_late_activity(self):
+        """Give the responsible of each action still pending after its campaign's end a to-do."""
+        today = fields.Date.context_today(self)
+        activity_type = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        self.env["mail.activity"].create(
+            [
+                {
+                    "res_model_id": self.env["ir.model"]._get_id(self._name),
+                    "res_id": action.id,
+                    "activity_type_id": activity_type.id if activity_type else False,
+                    "summary": self.env._("Still pending after the end of the campaign"),
+                    "note": self.env._(
+                        "The campaign %(campaign)s has ended but this action has not run: "
+                        "run it, move it or cancel it.",
+                        campaign=action.campaign_id.name,
+                    ),
+                    "date_deadline": today,
+                    "user_id": (action.user_id or action.campaign_id.user_id).id,
+                }
+                for action in self
+            ]
+        )
 
     def _has_parent_cycle(self):
         self.ensure_one()
@@ -1198,11 +1346,11 @@ class CampaignAction(models.Model):
     # ENGINE: readiness
     # ------------------------------------------------------------------
     def _run_has_audience(self):
-        """Whether a run of the action reaches contacts (and so creates touchpoints). One task for
-        the action is internal work (“Print the letters”): it concerns no contact, so it creates no
-        touchpoint, costs no unit cost and counts nobody as reached; its run creates the task."""
+        """Whether a run of the action reaches contacts (and so creates touchpoints): not for the
+        channels that reach nobody (web links), nor for one task for the action (see
+        ``audience_less``)."""
         self.ensure_one()
-        return not (self.channel == "task" and self.task_mode == "action")
+        return not self.audience_less
 
     def _missing_for_run(self):
         """What the action still needs before it can run, in the user's language (empty when ready)."""
@@ -1405,7 +1553,17 @@ class CampaignAction(models.Model):
             action.invalidate_recordset()
             action.run_ids.invalidate_recordset()
             due = action._next_due(now)
-            if due:
+            missing = due and action._missing_for_run()
+            if missing:
+                # content removed or broken since it was scheduled: say so rather than run half an action
+                action.write({"state": "failed", "date_next_run": False})
+                action.message_post(
+                    body=self.env._(
+                        "The action could not run, it lacks: %(missing)s. Complete it and schedule it again.",
+                        missing="; ".join(missing),
+                    )
+                )
+            elif due:
                 date_planned, parent_run = due
                 runs |= action._create_run(date_planned, parent_run)
             action._update_state_after_run(now)
@@ -1512,6 +1670,7 @@ class CampaignAction(models.Model):
             "webhook": self._dispatch_webhook,
             "task": self._dispatch_task,
             "event": self._dispatch_event,
+            "weblink": self._dispatch_nothing,
         }
 
     def _channel_batch_size(self, batch_size):
@@ -1526,6 +1685,9 @@ class CampaignAction(models.Model):
         """Per channel, an optional method called once when a run has carried out all its
         touchpoints: ``method(run)``."""
         return {"letter": self._finish_letter, "task": self._finish_task}
+
+    def _dispatch_nothing(self, run, touchpoints):
+        """Channels that reach no contact (web links): their runs have no touchpoint to carry out."""
 
     def _dispatch_email(self, run, touchpoints):
         """Email through the run's mailing; in an A/B test run, the test contacts through the

@@ -194,11 +194,11 @@ class CampaignActionRun(models.Model):
                 INSERT INTO campaign_touchpoint (
                     action_id, campaign_id, company_id, currency_id, channel, partner_id, run_id,
                     run_number, state, exclusion_reason, date_planned, unit_cost, open_count,
-                    click_count, visit_count, attempt_count, create_uid, create_date, write_uid, write_date)
+                    click_count, visit_count, attempt_count, type_id, create_uid, create_date, write_uid, write_date)
                 SELECT %(action)s, %(campaign)s, %(company)s, %(currency)s, %(channel)s, c.partner_id, %(run)s,
                        %(number)s, CASE WHEN c.reason IS NULL THEN 'planned' ELSE 'excluded' END, c.reason,
                        %(now)s, CASE WHEN c.reason IS NULL THEN %(unit_cost)s ELSE 0 END, 0,
-                       0, 0, 0, %(uid)s, %(now)s, %(uid)s, %(now)s
+                       0, 0, 0, %(type)s, %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM (%(classified)s) AS c
                  WHERE c.partner_id IS NOT NULL
                 ON CONFLICT (action_id, run_number, partner_id) DO NOTHING
@@ -212,6 +212,7 @@ class CampaignActionRun(models.Model):
                 number=self.run_number,
                 now=now,
                 unit_cost=action.unit_cost or 0.0,
+                type=action.touchpoint_type_id.id or None,
                 uid=self.env.uid,
                 classified=classified,
             )
@@ -229,7 +230,7 @@ class CampaignActionRun(models.Model):
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS f", contacts))
         elif targets:
             self.env.cr.execute(
-                SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", targets._union_sql())
+                SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", targets._union_sql(action))
             )
         else:
             self.env.cr.execute(SQL("SELECT 0"))

@@ -2,12 +2,17 @@ import re
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, formatLang
 
-from .campaign_action import CHANNELS
+from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
 from .campaign_touchpoint import CARRIED_STATES
+
+# At most this many figures highlighted at the top of a campaign (seed 004, "jusqu'à quatre").
+KPI_MAX = 4
 
 CAMPAIGN_STATES = [
     ("draft", "Draft"),
@@ -484,6 +489,26 @@ class CampaignCampaign(models.Model):
         string="Bounce Rate (%)", compute="_compute_figures", digits=(16, 2), help="Bounces / sent × 100."
     )
 
+    # Automatic status and late actions (seed 004)
+    late_action_count = fields.Integer(
+        string="Late Actions",
+        compute="_compute_late_action_count",
+        help="Actions still draft or scheduled after the end of the campaign.",
+    )
+
+    # Figures shown among the chosen KPIs
+    link_click_count = fields.Integer(
+        string="Link Clicks",
+        related="utm_campaign_id.click_count",
+        help="Clicks on the campaign's tracked links: web links and links in its mailings.",
+    )
+    kpi_banner = fields.Html(
+        string="Key Figures",
+        compute="_compute_kpi_banner",
+        sanitize=False,
+        help="The figures you chose to highlight (Choose KPIs).",
+    )
+
     _name_company_uniq = models.Constraint(
         "UNIQUE(name, company_id)",
         "A campaign with this name already exists in this company: campaign names must be unique.",
@@ -510,7 +535,8 @@ class CampaignCampaign(models.Model):
         for campaign in self:
             actions = campaign.action_ids.filtered(lambda a: a.state != "cancelled")
             channels = set(actions.mapped("channel"))
-            schedules = set(actions.mapped("schedule_type"))
+            # links placed outside are not executed: they do not make a campaign scheduled or recurring
+            schedules = set(actions.filtered(lambda a: a.channel not in AUDIENCE_LESS_CHANNELS).mapped("schedule_type"))
             if "recurring" in schedules:
                 campaign.execution_mode = "recurring"
             elif schedules & {"at", "after"}:
@@ -547,6 +573,26 @@ class CampaignCampaign(models.Model):
                 campaign.audience_size = 0
                 continue
             campaign.audience_size = campaign.target_ids._count_distinct_active_partners()
+
+    def _compute_late_action_count(self):
+        groups = self.env["campaign.action"]._read_group(
+            [("campaign_id", "in", self.ids), ("pending_after_end", "=", True)], ["campaign_id"], ["__count"]
+        )
+        counts = {campaign.id: count for campaign, count in groups}
+        for campaign in self:
+            campaign.late_action_count = counts.get(campaign.id, 0)
+
+    @api.depends_context("uid", "lang")
+    def _compute_kpi_banner(self):
+        metrics = self._kpi_user_metrics()
+        for campaign in self:
+            if not campaign.id:
+                campaign.kpi_banner = False
+                continue
+            campaign.kpi_banner = self.env["ir.qweb"]._render(
+                "campaign_manager.campaign_kpi_banner",
+                {"kpis": [(label, value) for _key, label, value in campaign._kpi_values(metrics)]},
+            )
 
     @api.depends("budget", "expected_revenue")
     def _compute_expected_roi(self):
@@ -922,6 +968,31 @@ class CampaignCampaign(models.Model):
     def action_view_touchpoints(self):
         return self._action_view_related("campaign_manager.campaign_touchpoint_action")
 
+    def action_view_late_actions(self):
+        action = self._action_view_related("campaign_manager.campaign_action_action")
+        action["domain"] = [("campaign_id", "=", self.id), ("pending_after_end", "=", True)]
+        action["view_mode"] = "list,form"
+        action["views"] = [(False, "list"), (False, "form")]
+        return action
+
+    def action_view_calendar(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_calendar_entry_action")
+        action["domain"] = [("campaign_id", "=", self.id)]
+        action["context"] = {"search_default_filter_not_cancelled": 1}
+        if self.date_start:
+            action["context"]["initial_date"] = fields.Date.to_string(self.date_start)
+        return action
+
+    def action_choose_kpis(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Choose KPIs"),
+            "res_model": "campaign.kpi.choose",
+            "view_mode": "form",
+            "target": "new",
+        }
+
     def action_view_project(self):
         self.ensure_one()
         self.action_create_project()
@@ -1174,7 +1245,8 @@ class CampaignCampaign(models.Model):
         missing = []
         if require_start and not self.date_start:
             missing.append(self.env._("a start date"))
-        if not self.target_ids:
+        actions = self.action_ids.filtered(lambda a: a.state != "cancelled")
+        if not self.target_ids and not (actions and all(a.audience_less for a in actions)):
             missing.append(self.env._("at least one target"))
         if not self.action_ids.filtered(lambda a: a.state != "cancelled"):
             missing.append(self.env._("at least one action"))
@@ -1234,3 +1306,131 @@ class CampaignCampaign(models.Model):
         self.ensure_one()
         targets = targets or self.target_ids
         return targets._audience_stats(channel, action=action)
+
+    # ------------------------------------------------------------------
+    # AUTOMATIC STATUS (seed 004)
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_update_states(self):
+        """Scheduled job: a ready campaign becomes active on its start date, an active one done
+        after its end date. Each change goes through the usual transitions, so it is tracked in the
+        chatter; actions still pending when a campaign ends get a to-do for their responsible."""
+        today = fields.Date.context_today(self)
+        to_start = self.search([("state", "=", "ready"), ("date_start", "!=", False), ("date_start", "<=", today)])
+        if to_start:
+            to_start.action_set_active()
+            to_start._message_log_batch(
+                bodies=dict.fromkeys(to_start.ids, Markup("<p>%s</p>") % self.env._("Started on its start date."))
+            )
+        to_finish = self.search([("state", "=", "active"), ("date_end", "!=", False), ("date_end", "<", today)])
+        if to_finish:
+            to_finish.action_done()
+            to_finish._message_log_batch(
+                bodies=dict.fromkeys(to_finish.ids, Markup("<p>%s</p>") % self.env._("Finished after its end date."))
+            )
+            to_finish.action_ids.filtered("pending_after_end")._schedule_late_activity()
+        return True
+
+    # ------------------------------------------------------------------
+    # CHOSEN KPIS (seed 004)
+    # ------------------------------------------------------------------
+    @api.model
+    def _kpi_metrics(self):
+        """Metrics a user may highlight at the top of a campaign, those whose field exists.
+
+        A metric whose field does not exist (yet) is skipped; when a key is listed twice, the first
+        entry whose field exists wins: the touchpoint_* fields stand in for figures computed
+        elsewhere (open and click rates, contacts reached) until those exist.
+
+        :return: list of (key, label, field name, format) with format in integer, float, percent,
+            monetary; one entry per key
+        """
+        labels = {
+            "audience_size": self.env._("Audience"),
+            "touchpoint_count": self.env._("Touchpoints"),
+            "sent_count": self.env._("Contacts reached"),
+            "open_rate": self.env._("Open rate"),
+            "click_rate": self.env._("Click rate"),
+            "link_clicks": self.env._("Link clicks"),
+            "bounce_rate": self.env._("Bounce rate"),
+            "unsubscribe_rate": self.env._("Unsubscribe rate"),
+            "conversion_rate": self.env._("Conversion rate"),
+            "lead_count": self.env._("Leads"),
+            "order_count": self.env._("Orders"),
+            "revenue": self.env._("Revenue"),
+            "cost_actual": self.env._("Actual cost"),
+            "roi": self.env._("ROI"),
+            "cost_per_lead": self.env._("Cost per lead"),
+            "cost_per_contact": self.env._("Cost per contact"),
+            "cost_per_sale": self.env._("Cost per sale"),
+            "budget": self.env._("Budget"),
+            "expected_revenue": self.env._("Expected revenue"),
+            "expected_roi": self.env._("Expected ROI"),
+            "action_count": self.env._("Actions"),
+        }
+        # (key, field, format), in the order offered to the users
+        candidates = [
+            ("audience_size", "audience_size", "integer"),
+            ("touchpoint_count", "touchpoint_count", "integer"),
+            ("sent_count", "sent_count", "integer"),
+            ("open_rate", "open_rate", "percent"),
+            ("click_rate", "click_rate", "percent"),
+            ("link_clicks", "link_click_count", "integer"),
+            ("bounce_rate", "bounce_rate", "percent"),
+            ("unsubscribe_rate", "unsubscribe_rate", "percent"),
+            ("conversion_rate", "conversion_rate", "percent"),
+            ("lead_count", "lead_count", "integer"),
+            ("order_count", "order_count", "integer"),
+            ("revenue", "revenue", "monetary"),
+            ("cost_actual", "cost_actual", "monetary"),
+            ("roi", "roi", "percent"),
+            ("cost_per_lead", "cost_per_lead", "monetary"),
+            ("cost_per_contact", "cost_per_contact", "monetary"),
+            ("cost_per_sale", "cost_per_sale", "monetary"),
+            ("budget", "budget", "monetary"),
+            ("expected_revenue", "expected_revenue", "monetary"),
+            ("expected_roi", "expected_roi", "percent"),
+            ("action_count", "action_count", "integer"),
+        ]
+        metrics, seen = [], set()
+        for key, field_name, kind in candidates:
+            if key not in seen and field_name in self._fields:
+                seen.add(key)
+                metrics.append((key, labels[key], field_name, kind))
+        return metrics
+
+    @api.model
+    def _kpi_default_keys(self):
+        """Metrics shown to a user who has chosen none."""
+        return ["audience_size", "sent_count", "open_rate", "click_rate"]
+
+    @api.model
+    def _kpi_user_metrics(self):
+        """The metrics the current user highlights, in their order (at most KPI_MAX).
+
+        :return: list of (key, label, field name, format)
+        """
+        metrics = {metric[0]: metric for metric in self._kpi_metrics()}
+        keys = self.env["campaign.kpi.choice"]._user_keys() or self._kpi_default_keys()
+        return [metrics[key] for key in keys if key in metrics][:KPI_MAX]
+
+    def _kpi_values(self, metrics=None):
+        """The chosen metrics of the campaign, formatted in the user's language.
+
+        :param metrics: list as returned by ``_kpi_user_metrics`` (default: the current user's)
+        :return: list of (key, label, formatted value)
+        """
+        self.ensure_one()
+        values = []
+        for key, label, field_name, kind in metrics if metrics is not None else self._kpi_user_metrics():
+            value = self[field_name]
+            if kind == "monetary":
+                text = formatLang(self.env, value, currency_obj=self.currency_id)
+            elif kind == "percent":
+                text = formatLang(self.env, value, digits=1) + " %"
+            elif kind == "float":
+                text = formatLang(self.env, value, digits=2)
+            else:
+                text = formatLang(self.env, value, digits=0)
+            values.append((key, label, text))
+        return values

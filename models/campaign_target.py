@@ -11,6 +11,8 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
+from .campaign_action import AUDIENCE_LESS_CHANNELS, REACH_SELECTION
+
 _logger = logging.getLogger(__name__)
 
 # Exclusion reasons, in the order they are checked: a contact is counted under the first that applies.
@@ -25,6 +27,7 @@ EXCLUSION_REASONS = [
 
 # Channels that send something to the contact, for which opt-outs apply.
 OPT_OUT_CHANNELS = {"email", "sms", "letter", "landing", "event"}
+
 IMPORT_BATCH = 1000
 IMPORT_MAX_ROWS = 200000
 # Files up to this many rows are imported at once; bigger ones by the campaign job, in batches that
@@ -116,22 +119,56 @@ class CampaignTarget(models.Model):
     import_done = fields.Integer(string="Rows Imported", readonly=True, copy=False)
     import_total = fields.Integer(string="Rows in File", readonly=True, copy=False)
     import_stats = fields.Json(readonly=True, copy=False)
+    reach = fields.Selection(
+        selection=REACH_SELECTION,
+        string="Who to Reach",
+        required=True,
+        default="contacts",
+        help="Contacts as found: the contacts of the source, as they are. Companies: the companies of "
+        "the contacts found (a contact person is replaced by their company; private individuals are "
+        "left out). Contact persons: the persons found, plus the contact persons of the companies "
+        "found. Both: the companies and their contact persons.",
+    )
+    person_function = fields.Char(
+        string="Job Position Contains",
+        help="Only the contact persons of the companies whose job position contains this text "
+        "(e.g. Purchas). Persons found directly in the source are always kept.",
+    )
+    person_category_ids = fields.Many2many(
+        "res.partner.category",
+        "campaign_target_person_category_rel",
+        "target_id",
+        "category_id",
+        string="Person Tags",
+        help="Only the contact persons of the companies who have one of these tags.",
+    )
     recipient_count = fields.Integer(
         string="Recipients",
         compute="_compute_recipient_count",
-        help="Contacts of this target (before de-duplication with the other targets and exclusions).",
+        help="Contacts of this target once companies and contact persons are expanded (before "
+        "de-duplication with the other targets and exclusions).",
     )
 
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
-    @api.depends("source", "target_type", "partner_domain", "lead_domain", "mailing_list_ids", "partner_ids")
+    @api.depends(
+        "source",
+        "target_type",
+        "partner_domain",
+        "lead_domain",
+        "mailing_list_ids",
+        "partner_ids",
+        "reach",
+        "person_function",
+        "person_category_ids",
+    )
     def _compute_recipient_count(self):
         for target in self:
             if not target.id:
                 target.recipient_count = len(target.partner_ids)
                 continue
-            query = target._partner_ids_sql()
+            query = target._reached_partner_ids_sql()
             self.env.cr.execute(SQL("SELECT COUNT(DISTINCT partner_id) FROM (%s) AS t(partner_id)", query))
             target.recipient_count = self.env.cr.fetchone()[0]
 
@@ -241,7 +278,7 @@ class CampaignTarget(models.Model):
 
     def action_view_recipients(self):
         self.ensure_one()
-        query = self._partner_ids_sql()
+        query = self._reached_partner_ids_sql()
         self.env.cr.execute(SQL("SELECT DISTINCT partner_id FROM (%s) AS t(partner_id)", query))
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
         return {
@@ -308,6 +345,76 @@ class CampaignTarget(models.Model):
             return SQL("SELECT partner_id FROM campaign_target_partner_rel WHERE target_id = %s", self.id)
         return self._live_partner_ids_sql()
 
+    def _reach_settings(self, action=None):
+        """Whom to reach among the contacts found: the action's choice when it overrides the
+        targets', else the target's.
+
+        :return: (reach key, job position text, res.partner.category recordset)
+        """
+        self.ensure_one()
+        source = action if action and action.reach and action.reach != "target" else self
+        return source.reach or "contacts", source.person_function, source.person_category_ids
+
+    def _reached_partner_ids_sql(self, action=None):
+        """SQL selecting the partner ids the target reaches (one column): its contacts, expanded to
+        their companies and/or the companies' contact persons as the reach settings say."""
+        self.ensure_one()
+        reach, function, categories = self._reach_settings(action)
+        return self._expand_reach_sql(self._partner_ids_sql(), reach, function, categories)
+
+    @api.model
+    def _expand_reach_sql(self, base, reach, function=False, categories=None):
+        """Expand the partner ids selected by ``base`` (one column) in SQL.
+
+        :param SQL base: query of one column of res.partner ids
+        :param str reach: a REACH_SELECTION key; ``contacts`` returns ``base`` unchanged
+        :param str function: keep only the companies' contact persons whose job position contains it
+        :param categories: res.partner.category recordset; keep only the companies' contact persons
+            having one of them
+        :return: SQL of one column of res.partner ids, without duplicates
+        """
+        if reach not in ("companies", "persons", "both"):
+            return base
+        parts = []
+        if reach in ("companies", "both"):
+            # the company of each contact found (itself for a company): commercial_partner_id
+            parts.append(
+                SQL(
+                    """SELECT DISTINCT cp.id FROM base
+                         JOIN res_partner p ON p.id = base.partner_id
+                         JOIN res_partner cp ON cp.id = p.commercial_partner_id
+                        WHERE cp.is_company"""
+                )
+            )
+        if reach in ("persons", "both"):
+            domain = []
+            if function:
+                domain.append(("function", "ilike", function))
+            if categories:
+                domain.append(("category_id", "in", categories.ids))
+            person_filter = (
+                SQL("ch.id IN (%s)", self.env["res.partner"]._search(domain).select()) if domain else SQL("TRUE")
+            )
+            parts.append(
+                SQL(
+                    """SELECT p.id FROM base
+                         JOIN res_partner p ON p.id = base.partner_id
+                        WHERE NOT p.is_company
+                       UNION
+                       SELECT ch.id FROM base
+                         JOIN res_partner co ON co.id = base.partner_id AND co.is_company
+                         JOIN res_partner ch ON ch.commercial_partner_id = co.id AND ch.id != co.id
+                        WHERE NOT ch.is_company AND ch.type = 'contact' AND ch.active AND %s""",
+                    person_filter,
+                )
+            )
+        return SQL(
+            """WITH base AS (SELECT DISTINCT partner_id FROM (%s) AS b(partner_id) WHERE partner_id IS NOT NULL)
+               %s""",
+            base,
+            SQL(" UNION ").join(parts),
+        )
+
     def _sync_source_partners(self):
         """Create the contacts that lists and leads need: subscribers and leads without a partner.
         Batched; idempotent (a second call creates nothing)."""
@@ -346,13 +453,15 @@ class CampaignTarget(models.Model):
             lambda t: t.target_type == "static" and t.source not in ("file", "manual") and not t.snapshot_date
         ).action_take_snapshot()
 
-    def _union_sql(self):
-        """One SQL of (target_id, partner_id) rows over all targets of ``self``, duplicates kept."""
+    def _union_sql(self, action=None):
+        """One SQL of (target_id, partner_id) rows over all targets of ``self``, duplicates kept.
+        Each target's contacts are expanded to companies / contact persons first (``action``'s reach
+        settings when it overrides the targets'), so that de-duplication and exclusions apply after."""
         parts = [
             SQL(
                 "SELECT %s AS target_id, partner_id FROM (%s) AS %s(partner_id)",
                 target.id,
-                target._partner_ids_sql(),
+                target._reached_partner_ids_sql(action),
                 SQL.identifier(f"t{index}"),
             )
             for index, target in enumerate(self)
@@ -374,13 +483,16 @@ class CampaignTarget(models.Model):
     def _classified_sql(self, channel, action=None, contacts_sql=None):
         """SQL of (partner_id, reason) for every distinct contact of the targets, ``reason`` being
         NULL for the contacts that will be reached and an EXCLUSION_REASONS key for the others.
-        Everything happens in PostgreSQL: no contact is loaded in Python.
+        Everything happens in PostgreSQL: no contact is loaded in Python. Channels that reach no
+        contact (AUDIENCE_LESS_CHANNELS: web links) give no row.
 
         :param contacts_sql: SQL selecting the partner ids to classify instead of the targets'
             (a follow-up reaching the contacts of the previous action)
         """
         campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
+        if channel in AUDIENCE_LESS_CHANNELS:
+            return SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
         if channel == "landing":
             # a landing page sends nothing itself: its contacts are those the channel delivering
             # their link (an email or a letter) can reach
@@ -399,9 +511,11 @@ class CampaignTarget(models.Model):
             )
         elif channel == "letter":
             address = SQL("p.id::varchar")
+            # a person without a full postal address is written to at their company's address
             no_address = SQL(
-                "(COALESCE(p.street, '') = '' OR COALESCE(p.city, '') = '' OR COALESCE(p.zip, '') = '' "
-                "OR p.country_id IS NULL)"
+                "(%s AND NOT EXISTS (SELECT 1 FROM res_partner co WHERE co.id = p.parent_id AND NOT %s))",
+                self.env["res.partner"]._campaign_incomplete_address_sql("p"),
+                self.env["res.partner"]._campaign_incomplete_address_sql("co"),
             )
             blacklisted = SQL("FALSE")
         else:
@@ -461,7 +575,7 @@ class CampaignTarget(models.Model):
             """,
             union=contacts_sql
             if contacts_sql is not None
-            else SQL("SELECT partner_id FROM (%s) AS x", self._union_sql()),
+            else SQL("SELECT partner_id FROM (%s) AS x", self._union_sql(action)),
             address=address,
             no_address=no_address,
             blacklisted=blacklisted,
@@ -474,13 +588,23 @@ class CampaignTarget(models.Model):
 
         :return: dict with ``total`` (rows over all targets), ``contacts`` (distinct contacts),
             ``duplicates`` (contacts found in several targets, counted once), ``excluded`` (dict
-            reason -> count, including duplicate addresses), ``final`` (contacts to reach)
+            reason -> count, including duplicate addresses), ``final`` (contacts to reach) and
+            ``audience_less`` (True for a channel that reaches no contact, all figures then 0)
         """
-        if not self:
-            return {"total": 0, "contacts": 0, "duplicates": 0, "excluded": {}, "final": 0}
+        if not self or channel in AUDIENCE_LESS_CHANNELS:
+            return {
+                "total": 0,
+                "contacts": 0,
+                "duplicates": 0,
+                "excluded": {},
+                "final": 0,
+                "audience_less": channel in AUDIENCE_LESS_CHANNELS,
+            }
         self._prepare_for_run()
         self.env.flush_all()
-        self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", self._union_sql()))
+        self.env.cr.execute(
+            SQL("SELECT COUNT(*) FROM (%s) AS u WHERE u.partner_id IS NOT NULL", self._union_sql(action))
+        )
         total = self.env.cr.fetchone()[0]
         self.env.cr.execute(
             SQL("SELECT reason, COUNT(*) FROM (%s) AS r GROUP BY reason", self._classified_sql(channel, action))
@@ -494,6 +618,7 @@ class CampaignTarget(models.Model):
             "duplicates": total - contacts,
             "excluded": by_reason,
             "final": final,
+            "audience_less": False,
         }
 
     # ------------------------------------------------------------------

@@ -204,6 +204,27 @@ class CampaignTouchpoint(models.Model):
         help="When the call is tried again after the receiver could not be reached or answered with an error.",
     )
 
+    # Outcome recorded by hand (seed 001's "pièce dossier" and its free fields)
+    type_id = fields.Many2one(
+        "campaign.touchpoint.type",
+        compute="_compute_type_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        ondelete="restrict",
+        index="btree_not_null",
+        help="Touchpoint type of the action: the fields of its outcome.",
+    )
+    outcome = fields.Properties(
+        definition="type_id.outcome_definition",
+        copy=False,
+        help="Fields of the touchpoint type, filled in when the outcome is recorded.",
+    )
+    note = fields.Text(string="Notes", help="What happened, in a few words.")
+    recorded_by_id = fields.Many2one(
+        "res.users", readonly=True, index="btree_not_null", help="Who recorded the outcome."
+    )
+
     _action_run_partner_uniq = models.Constraint(
         "UNIQUE(action_id, run_number, partner_id)",
         "A contact is reached only once per run of an action.",
@@ -229,13 +250,25 @@ class CampaignTouchpoint(models.Model):
         for touchpoint in self:
             touchpoint.letter_reference = f"{LETTER_REFERENCE_PREFIX}{touchpoint.id}" if touchpoint.id else False
 
+    @api.depends("action_id")
+    def _compute_type_id(self):
+        for touchpoint in self:
+            touchpoint.type_id = touchpoint.action_id.touchpoint_type_id
+
     @api.model_create_multi
     def create(self, vals_list):
         actions = self.env["campaign.action"].browse({vals["action_id"] for vals in vals_list if vals.get("action_id")})
         unit_costs = {action.id: action.unit_cost for action in actions}
+        types = {action.id: action.touchpoint_type_id.id for action in actions}
         for vals in vals_list:
             vals.setdefault("unit_cost", unit_costs.get(vals.get("action_id"), 0.0))
+            # the type must be known before the outcome's properties are read
+            vals.setdefault("type_id", types.get(vals.get("action_id"), False))
         return super().create(vals_list)
+
+    def action_record_outcome(self):
+        self.ensure_one()
+        return self.env["campaign.touchpoint.record"]._action_open({"default_touchpoint_id": self.id})
 
     def _mark_failed(self, reason):
         """Mark the touchpoints failed with the reason, in the user's language."""

@@ -3,6 +3,9 @@ from odoo.tools import SQL
 
 from .campaign_touchpoint import CARRIED_STATES
 
+# Address fields a printed letter needs (the state is optional in most countries).
+LETTER_ADDRESS_FIELDS = ("street", "zip", "city", "country_id")
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -70,3 +73,48 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {"search_default_group_campaign": 1}
         return action
+
+    @api.model
+    def _campaign_incomplete_address_sql(self, alias):
+        """SQL condition, true when the res_partner row ``alias`` lacks a field of a postal address.
+
+        :param str alias: alias of a res_partner row in the query
+        """
+        return SQL(
+            "(COALESCE(%(a)s.street, '') = '' OR COALESCE(%(a)s.city, '') = '' OR COALESCE(%(a)s.zip, '') = '' "
+            "OR %(a)s.country_id IS NULL)",
+            a=SQL.identifier(alias),
+        )
+
+    def _campaign_has_letter_address(self):
+        self.ensure_one()
+        return all(self[field] for field in LETTER_ADDRESS_FIELDS)
+
+    def _campaign_letter_address(self):
+        """The contact whose postal address a campaign letter to ``self`` is sent to: ``self`` when
+        its address is complete, else its company (parent) when the company's is, else ``self``
+        (such a contact is excluded from letters with the reason "no usable address").
+
+        :return: res.partner record
+        """
+        self.ensure_one()
+        parent = self.parent_id
+        if not self._campaign_has_letter_address() and parent and parent._campaign_has_letter_address():
+            return parent
+        return self
+
+    def _campaign_letter_address_block(self):
+        """Lines of the address block of a letter to ``self``: the contact's name, their company's
+        name for a contact person, then the postal address (``_campaign_letter_address``) formatted
+        the way its country writes addresses.
+
+        :return: str with one line per row of the block
+        """
+        self.ensure_one()
+        address = self._campaign_letter_address()
+        lines = [self.name or ""]
+        company_name = self.commercial_company_name if self.commercial_partner_id != self else False
+        if company_name:
+            lines.append(company_name)
+        lines += [line for line in address._display_address(without_company=True).split("\n") if line.strip()]
+        return "\n".join(lines)

@@ -45,7 +45,14 @@ class TestChannelTask(CampaignCase):
     def _task_action(self, campaign=None, **values):
         campaign = campaign or self.campaign
         return self.env["campaign.action"].create(
-            {"campaign_id": campaign.id, "name": "Calls", "channel": "task", "user_id": self.user_marketing.id} | values
+            {
+                "campaign_id": campaign.id,
+                "name": "Calls",
+                "channel": "task",
+                "task_mode": "action",
+                "user_id": self.user_marketing.id,
+            }
+            | values
         )
 
     def _tasks(self, action):
@@ -249,7 +256,7 @@ class TestChannelTask(CampaignCase):
         action = (
             self.env["campaign.action"]
             .with_user(self.user_marketing)
-            .create({"campaign_id": campaign.id, "name": "Prepare", "channel": "task"})
+            .create({"campaign_id": campaign.id, "name": "Prepare", "channel": "task", "task_mode": "action"})
         )
         project = campaign.sudo().project_id
         self.assertTrue(project)

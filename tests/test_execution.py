@@ -371,3 +371,16 @@ class TestExecution(CampaignCase):
             self._process()
         self.assertEqual(action.run_ids.date_planned, datetime(2026, 3, 2, 9, 0))
         self.assertLessEqual(action.run_ids.date_done - action.run_ids.date_planned, timedelta(minutes=1))
+
+    def test_action_whose_content_disappeared_fails_with_the_reason(self):
+        action = self._email_action(self.campaign)
+        self._launch()
+        action.mail_template_id = False  # e.g. the template was deleted after the launch
+        self._process()
+        self.assertFalse(action.run_ids, "nothing half done")
+        self.assertEqual(action.state, "failed")
+        self.assertIn("an email: write it with", action.message_ids[0].body)
+        action.mail_template_id = self.mail_template
+        action.action_schedule()
+        self._process()
+        self.assertEqual(action.run_ids.state, "done")

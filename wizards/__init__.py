@@ -6,3 +6,5 @@ from . import campaign_campaign_launch_line
 from . import campaign_campaign_order
 from . import campaign_campaign_order_line
 from . import campaign_contact_erase
+from . import campaign_kpi_choose
+from . import campaign_touchpoint_record

@@ -41,6 +41,11 @@ class CampaignCampaignCalculate(models.TransientModel):
         help="Different contacts sharing one email address or phone number: one is kept.",
     )
     final = fields.Integer(string="Contacts Reached", readonly=True, help="Contacts the campaign will really reach.")
+    audience_less = fields.Boolean(
+        string="Reaches No Contact",
+        readonly=True,
+        help="The channel reaches no contact of the targets (web links): nothing to count.",
+    )
 
     @api.depends("campaign_id", "action_id")
     def _compute_channel(self):
@@ -79,6 +84,7 @@ class CampaignCampaignCalculate(models.TransientModel):
                     "excluded_already_reached": excluded.get("already_reached", 0),
                     "excluded_duplicate": excluded.get("duplicate", 0),
                     "final": stats["final"],
+                    "audience_less": stats.get("audience_less", False),
                 }
             )
 

@@ -6,8 +6,8 @@ from odoo.tools import SQL
 class CampaignContactErase(models.TransientModel):
     """Erase contacts from campaign records on request (right to erasure): their touchpoints are
     kept for the campaign totals but moved to an anonymous placeholder, and what identified them
-    in the records campaigns left (touchpoint notes, personal page addresses, webhook answers,
-    mailing traces, link clicks) is cleared."""
+    in the records campaigns left (touchpoint notes and recorded outcomes, personal page addresses,
+    webhook answers, mailing traces, link clicks) is cleared."""
 
     _name = "campaign.contact.erase"
     _description = "Erase Contacts from Campaigns"
@@ -65,7 +65,7 @@ class CampaignContactErase(models.TransientModel):
             self.env.cr.execute(
                 SQL(
                     """UPDATE campaign_touchpoint
-                          SET partner_id = %(placeholder)s, failure_reason = NULL,
+                          SET partner_id = %(placeholder)s, failure_reason = NULL, note = NULL, outcome = NULL,
                               landing_token = NULL, webhook_response = NULL
                         WHERE partner_id = %(partner)s""",
                     placeholder=placeholder.id,
