@@ -21,3 +21,4 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import sms_sms
+from . import link_tracker

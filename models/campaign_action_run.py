@@ -264,6 +264,7 @@ class CampaignActionRun(models.Model):
     def _dispatch_pending(self, batch_size=None, time_budget=None):
         """Carry out the planned touchpoints of every running run, batch after batch, each batch
         committed. Safe to kill at any point, safe to run in several workers at once."""
+        # a system parameter, read whatever the user running the job
         batch_size = batch_size or int(
             self.env["ir.config_parameter"].sudo().get_param("campaign_manager.batch_size", 0) or 0
         )
@@ -448,6 +449,7 @@ class CampaignActionRun(models.Model):
         if self.channel != "email":
             return self.env["ir.mail_server"]
         mailing = self.mailing_id or self.action_id.mailing_id
+        # mail servers are admin records: only the default one is identified, for the sending caps
         return mailing.mail_server_id or self.env["ir.mail_server"].sudo().search([], order="sequence, id", limit=1)
 
     def _send_quota(self, batch_size):

@@ -346,13 +346,26 @@ class TestChannelWebhook(CampaignCase):
         action = self._action()
         with freeze_time(T0):
             self._launch()
-            # the administrator withdraws the permission (or the DNS now answers a private address)
+            self.env["campaign.action"]._start_due_runs()
+            # between the run's start and its calls, the administrator withdraws the permission (or the
+            # DNS now answers a private address)
             self.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_private", "False")
-            self._process()
+            self.env["campaign.action.run"]._dispatch_pending()
         touchpoints = action.run_ids.touchpoint_ids
         self.assertEqual(set(touchpoints.mapped("state")), {"failed"})
         self.assertIn("127.0.0.1, a loopback, private", touchpoints[0].failure_reason)
         self.assertFalse(self.server.calls, "nothing was sent")
+
+    def test_address_refused_before_the_run_starts(self):
+        action = self._action()
+        with freeze_time(T0):
+            self._launch()
+            self.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_private", "False")
+            self._process()
+        self.assertFalse(action.run_ids, "no run is started for an address that is refused")
+        self.assertEqual(action.state, "failed")
+        self.assertIn("a loopback, private", action.message_ids[0].body)
+        self.assertFalse(self.server.calls)
 
     def test_kill_before_the_calls_then_rerun_sends_once(self):
         action = self._action()
