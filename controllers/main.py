@@ -33,11 +33,13 @@ class CampaignMassMailController(MassMailController):
 
     def _mailing_unsubscribe_from_document(self, mailing, document_id, email, hash_token):
         response = super()._mailing_unsubscribe_from_document(mailing, document_id, email, hash_token)
+        # the visitor is anonymous; mass mailing checked the token: only that mailing's touchpoints move
         request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
         return response
 
     def _mailing_unsubscribe_from_list(self, mailing, document_id, email, hash_token):
         response = super()._mailing_unsubscribe_from_list(mailing, document_id, email, hash_token)
+        # the visitor is anonymous; mass mailing checked the token: only that mailing's touchpoints move
         request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
         return response
 

@@ -85,6 +85,7 @@ class MailMail(models.Model):
         later, so nothing is sent twice. After the last retry they fail with the reason."""
         if failure_type and (failure_type == "mail_smtp" or TEMPORARY_SMTP_ANSWER.search(failure_reason or "")):
             campaign_of = self._campaign_of_mails()
+            # a system parameter, read whatever the user sending the queue
             max_retries = int(
                 self.env["ir.config_parameter"].sudo().get_param("campaign_manager.mail_retry_max", DEFAULT_MAX_RETRIES)
             )
@@ -108,6 +109,7 @@ class MailMail(models.Model):
                             ),
                         }
                     )
+                    # triggering a cron only sets a date: no rights on the cron needed
                     self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger(when)
                 others = self - retry
                 if not others:

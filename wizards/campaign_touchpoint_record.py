@@ -132,7 +132,12 @@ class CampaignTouchpointRecord(models.TransientModel):
         if self.action_id.campaign_id != self.campaign_id:
             raise UserError(self.env._("The action must belong to the chosen campaign."))
         if self.action_id.audience_less:
-            raise UserError(self.env._("A web link reaches no contact: there is no outcome to record."))
+            raise UserError(
+                self.env._(
+                    "This action reaches no contact (a web link, or one task for the action): there is no "
+                    "outcome to record."
+                )
+            )
         type_error = self.action_id._touchpoint_type_error(self.type_id)
         if type_error:
             raise UserError(type_error)
