@@ -313,8 +313,9 @@ class TestDatabaseLostLetters(FaultCase, HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestStoppedWhileWaiting(FaultCase):
-    """A campaign stopped while its webhook calls and personal pages wait: once the stop is saved,
-    no call is made and no page goes online; after the resume, each contact once."""
+    """A campaign stopped while its webhook calls, personal pages and tasks wait: once the stop is
+    saved, no call is made, no page goes online, no task is created; after the resume, each contact
+    once."""
 
     @classmethod
     def setUpClass(cls):
@@ -437,3 +438,24 @@ class TestStoppedWhileWaiting(FaultCase):
         self._process()
         self.assertEqual(set(touchpoints.mapped("state")), {"sent"})
         self.assertEqual(len(set(touchpoints.mapped("landing_token"))), 3)
+
+    def test_tasks_not_created_after_the_stop(self):
+        per_contact, for_action = self.env["campaign.action"].create(
+            [
+                {"campaign_id": self.campaign.id, "name": "Call", "channel": "task", "task_mode": "contact"},
+                {"campaign_id": self.campaign.id, "name": "Print", "channel": "task", "task_mode": "action"},
+            ]
+        )
+        tasks = self.env["project.task"].with_context(active_test=False)
+        with freeze_time(T0):
+            self._launch()
+            self.env["campaign.action"]._start_due_runs()
+            self.campaign.action_stop()
+            self._process()
+        self.assertFalse(tasks.search_count([("campaign_action_id", "in", (per_contact | for_action).ids)]))
+        self.assertEqual(set(per_contact.run_ids.touchpoint_ids.mapped("state")), {"planned"})
+        self.campaign.action_resume()
+        self._process()
+        self.assertEqual(tasks.search_count([("campaign_action_id", "=", per_contact.id)]), 3, "one per contact")
+        self.assertEqual(tasks.search_count([("campaign_action_id", "=", for_action.id)]), 1)
+        self.assertEqual((per_contact | for_action).run_ids.mapped("state"), ["done", "done"])
