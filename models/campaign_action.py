@@ -1,17 +1,34 @@
+import logging
 import secrets
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from time import monotonic
 
+import psycopg2
 import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, is_html_empty
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL, is_html_empty, plaintext2html
 
 from ..webhook import WebhookUrlError, check_url
+
+_logger = logging.getLogger(__name__)
+
+
+def is_database_fault(error):
+    """Whether ``error`` comes from the database itself (connection lost or closed, server shutting
+    down or out of resources) rather than from what was being done: nothing can be written any more,
+    the transaction is lost, and the next pass of the job must resume the work."""
+    if isinstance(error, psycopg2.InterfaceError):
+        return True
+    if isinstance(error, psycopg2.OperationalError) and not isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY):
+        return error.pgcode is None or error.pgcode.startswith(("08", "53", "57P"))
+    return False
+
 
 CHANNELS = [
     ("email", "Email"),
@@ -892,6 +909,28 @@ class CampaignAction(models.Model):
             if action.target_ids.campaign_id - action.campaign_id:
                 raise ValidationError(self.env._("An action can only use targets of its own campaign."))
 
+    @api.constrains("touchpoint_type_id", "channel")
+    def _check_touchpoint_type(self):
+        for action in self:
+            message = action._touchpoint_type_error(action.touchpoint_type_id)
+            if message:
+                raise ValidationError(message)
+
+    def _touchpoint_type_error(self, touchpoint_type):
+        """Why ``touchpoint_type`` does not suit the action's channel (translated), or False."""
+        self.ensure_one()
+        if not touchpoint_type.channel or touchpoint_type.channel == self.channel:
+            return False
+        labels = dict(self._fields["channel"]._description_selection(self.env))
+        return self.env._(
+            "The touchpoint type “%(type)s” is for %(type_channel)s actions, "
+            "not for the %(channel)s action “%(action)s”.",
+            type=touchpoint_type.name,
+            type_channel=labels[touchpoint_type.channel],
+            channel=labels[self.channel],
+            action=self.name,
+        )
+
     @api.constrains("ab_variant_ids")
     def _check_ab_variants(self):
         for action in self:
@@ -1200,10 +1239,13 @@ class CampaignAction(models.Model):
                     "res_id": action.id,
                     "activity_type_id": activity_type.id if activity_type else False,
                     "summary": self.env._("Still pending after the end of the campaign"),
-                    "note": self.env._(
-                        "The campaign %(campaign)s has ended but this action has not run: "
-                        "run it, move it or cancel it.",
-                        campaign=action.campaign_id.name,
+                    # the note is html: the campaign's name is text
+                    "note": plaintext2html(
+                        self.env._(
+                            "The campaign %(campaign)s has ended but this action has not run: "
+                            "run it, move it or cancel it.",
+                            campaign=action.campaign_id.name,
+                        )
                     ),
                     "date_deadline": today,
                     "user_id": (action.user_id or action.campaign_id.user_id).id,
@@ -1362,6 +1404,14 @@ class CampaignAction(models.Model):
             missing.append(
                 self.env._("the end of the import of the target “%(target)s” (in progress)", target=target.name)
             )
+        for target in (
+            self._effective_targets() if self._run_has_audience() and self.followup_filter == "targets" else []
+        ):
+            error = target._filter_error()
+            if error:
+                missing.append(
+                    self.env._("a valid filter for the target “%(target)s”: %(error)s", target=target.name, error=error)
+                )
         if self.followup_filter != "targets" and self.schedule_type != "after":
             missing.append(
                 self.env._("a previous action: only an action that follows another can be limited to its contacts")
@@ -1565,7 +1615,27 @@ class CampaignAction(models.Model):
                 )
             elif due:
                 date_planned, parent_run = due
-                runs |= action._create_run(date_planned, parent_run)
+                self.env.flush_all()  # what is pending is not this action's to fail on
+                try:
+                    with self.env.cr.savepoint():
+                        runs |= action._create_run(date_planned, parent_run)
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                    raise
+                except Exception as error:
+                    if is_database_fault(error):
+                        raise
+                    # one action that cannot start (a filter the database refuses...) must not stop the others
+                    _logger.info("Campaign action %s could not start a run: %s", action.id, error)
+                    detail = str(error.args[0] if error.args else error)
+                    if isinstance(error, psycopg2.Error):
+                        detail = detail.splitlines()[0]  # without the query quoted below it
+                    action.write({"state": "failed", "date_next_run": False})
+                    action.message_post(
+                        body=self.env._(
+                            "The action could not run: %(error)s. Correct it and schedule it again.",
+                            error=detail[:2000],
+                        )
+                    )
             action._update_state_after_run(now)
             self.env["campaign.action.run"]._commit_batch()
         return runs

@@ -8,7 +8,7 @@ from odoo import api, fields, models, modules
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from .campaign_action import DEFAULT_BATCH_SIZE, FOLLOWUP_CONDITIONS
+from .campaign_action import DEFAULT_BATCH_SIZE, FOLLOWUP_CONDITIONS, is_database_fault
 from .campaign_touchpoint import CARRIED_STATES
 
 _logger = logging.getLogger(__name__)
@@ -345,6 +345,10 @@ class CampaignActionRun(models.Model):
         except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
             raise  # not the contacts' fault: the whole batch is retried
         except Exception as error:  # one bad contact must not block the batch
+            if is_database_fault(error):
+                # the database went away: the batch is lost with the transaction, this pass stops
+                # here and the next one takes the same touchpoints again (never marked failed for it)
+                raise
             _logger.info(
                 "Campaign run %s: batch of %s failed (%s); retrying one by one", self.id, len(touchpoints), error
             )
@@ -521,6 +525,8 @@ class CampaignActionRun(models.Model):
                     with self._undo_on_error():
                         finisher(self)
                 except Exception as error:  # the run is marked failed with the reason
+                    if is_database_fault(error):
+                        raise
                     values["state"] = "failed"
                     self._append_log(self._error_message(error))
             self.write(values)

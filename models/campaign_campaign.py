@@ -823,6 +823,7 @@ class CampaignCampaign(models.Model):
         base = f"{self.name}Copy"
         taken = set(
             self.with_context(active_test=False)
+            .sudo()  # names are unique per company, including the campaigns the user may not see
             .search([("name", "=like", f"{base}%"), ("company_id", "=", self.company_id.id)])
             .mapped("name")
         )

@@ -5,11 +5,13 @@ import io
 import logging
 import time
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.addons.phone_validation.tools import phone_validation
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, email_normalize
+from odoo.tools import SQL, email_normalize, mute_logger
 
 from .campaign_action import AUDIENCE_LESS_CHANNELS, REACH_SELECTION
 
@@ -27,6 +29,12 @@ EXCLUSION_REASONS = [
 
 # Channels that send something to the contact, for which opt-outs apply.
 OPT_OUT_CHANNELS = {"email", "sms", "letter", "landing", "event"}
+
+# Longest filter accepted, in characters (Odoo reads no longer expression): a list of ids that long
+# is a hand-picked or imported target, or a tag, not a filter.
+FILTER_MAX_LENGTH = 100000
+# Fields whose change makes the filter the current user's (see filter_user_id).
+FILTER_FIELDS = {"source", "partner_domain", "lead_domain"}
 
 IMPORT_BATCH = 1000
 IMPORT_MAX_ROWS = 200000
@@ -82,6 +90,15 @@ class CampaignTarget(models.Model):
         default="[]",
         help="The customers of the leads and opportunities matching this filter are targeted; "
         "a contact is created for leads without one.",
+    )
+    filter_user_id = fields.Many2one(
+        "res.users",
+        string="Filter Applied As",
+        readonly=True,
+        copy=False,
+        help="The filter finds what this user may see, also when the campaign job applies it: the user "
+        "who last saved it. A filter this user may no longer apply stops the actions using the target, "
+        "with the reason.",
     )
     mailing_list_ids = fields.Many2many(
         "mailing.list",
@@ -168,6 +185,9 @@ class CampaignTarget(models.Model):
             if not target.id:
                 target.recipient_count = len(target.partner_ids)
                 continue
+            if target._filter_error():
+                target.recipient_count = 0  # the target's form says why when it is saved or launched
+                continue
             query = target._reached_partner_ids_sql()
             self.env.cr.execute(SQL("SELECT COUNT(DISTINCT partner_id) FROM (%s) AS t(partner_id)", query))
             target.recipient_count = self.env.cr.fetchone()[0]
@@ -177,11 +197,8 @@ class CampaignTarget(models.Model):
     # ------------------------------------------------------------------
     @api.constrains("source", "partner_domain", "lead_domain")
     def _check_domains(self):
-        for target in self:
-            if target.source == "filter":
-                target._parse_domain(target.partner_domain, "res.partner")
-            elif target.source == "lead":
-                target._parse_domain(target.lead_domain, "crm.lead")
+        for target in self.filtered(lambda t: t.source in ("filter", "lead")):
+            target._parse_domain(execute=True)
 
     @api.constrains("source", "target_type")
     def _check_static_sources(self):
@@ -206,6 +223,8 @@ class CampaignTarget(models.Model):
         for vals in vals_list:
             if vals.get("source") in ("file", "manual"):
                 vals["target_type"] = "static"
+            # whoever saves a filter applies it: never someone else given in the values
+            vals["filter_user_id"] = self.env.uid
         targets = super().create(vals_list)
         targets.filtered("import_file").action_import_file()
         return targets
@@ -213,6 +232,9 @@ class CampaignTarget(models.Model):
     def write(self, vals):
         if vals.get("source") in ("file", "manual"):
             vals["target_type"] = "static"
+        vals.pop("filter_user_id", None)
+        if FILTER_FIELDS & set(vals):
+            vals["filter_user_id"] = self.env.uid
         res = super().write(vals)
         if vals.get("import_file"):
             self.filtered("import_file").action_import_file()
@@ -294,36 +316,120 @@ class CampaignTarget(models.Model):
     # ------------------------------------------------------------------
     # RECIPIENTS (set-based)
     # ------------------------------------------------------------------
-    def _parse_domain(self, domain_text, model_name):
-        """Return the domain as a list, or raise a ValidationError that says what is wrong with it."""
+    def _filter_model_name(self):
         self.ensure_one()
-        try:
-            domain = ast.literal_eval(domain_text or "[]")
-            if not isinstance(domain, (list, tuple)):
-                raise ValueError(domain_text)
-            # Validate fields and operators, with the user's access rights.
-            self.env[model_name]._search(Domain(list(domain)))
-        except (ValueError, SyntaxError, TypeError, KeyError) as error:
+        return "crm.lead" if self.source == "lead" else "res.partner"
+
+    def _parse_domain(self, execute=False):
+        """The target's filter (contacts or leads) as a domain list, checked with the rights of the
+        user who saved it.
+
+        :param bool execute: also run it once, to catch what only the database refuses
+        :raise ValidationError: saying what is wrong with it
+        """
+        self.ensure_one()
+        text = self.lead_domain if self.source == "lead" else self.partner_domain
+        domain, error = self._check_filter(text, self._filter_model_name(), self.filter_user_id, execute=execute)
+        if error:
             raise ValidationError(
                 self.env._(
-                    "The filter of the target “%(target)s” is not valid: %(error)s",
-                    target=self.name,
-                    error=error,
+                    "The filter of the target “%(target)s” is not valid: %(error)s", target=self.name, error=error
                 )
-            ) from error
-        return list(domain)
+            )
+        return domain
+
+    def _filter_error(self):
+        """Why the target's filter cannot be applied (any more) by the user who saved it, translated,
+        or False."""
+        self.ensure_one()
+        if self.source not in ("filter", "lead"):
+            return False
+        text = self.lead_domain if self.source == "lead" else self.partner_domain
+        return self._check_filter(text, self._filter_model_name(), self.filter_user_id)[1]
+
+    @api.model
+    def _filter_model(self, model_name, user=None):
+        """The model a filter is applied on, with the access rights of ``user`` (the current user by
+        default): the campaign job, which runs as superuser, finds what the filter's author may see.
+        All the user's companies count, whatever companies the current session has enabled."""
+        model = self.env[model_name]
+        if user:
+            model = model.with_env(self.env(user=user.id, su=False)).with_context(allowed_company_ids=False)
+        return model
+
+    @api.model
+    def _check_filter(self, domain_text, model_name, user=None, execute=False):
+        """Check a filter written by ``user`` (default: the current user) on ``model_name``: its size,
+        its syntax, the fields and models it reads, and the user's rights on them (record rules
+        included, as the filter is applied with them).
+
+        :param bool execute: also run the query once (values the database refuses)
+        :return: (domain list, False), or (None, the translated reason it is refused)
+        """
+        text = domain_text or "[]"
+        if len(text) > FILTER_MAX_LENGTH:
+            return None, self.env._(
+                "it is too long (%(length)s characters, at most %(max)s). To reach a long list of "
+                "contacts, pick them by hand, import them from a file, or give them a tag and filter on it.",
+                length=len(text),
+                max=FILTER_MAX_LENGTH,
+            )
+        model = self._filter_model(model_name, user)
+        try:
+            domain = ast.literal_eval(text)
+            if not isinstance(domain, (list, tuple)):
+                raise ValueError(self.env._("a filter is a list of conditions"))
+            domain = list(domain)
+            self._check_filter_access(Domain(domain), model)
+            query = model.with_context(active_test=False)._search(Domain(domain), limit=1)
+            if execute:
+                self.env.flush_all()
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(query.select())
+        except (ValueError, SyntaxError, TypeError, KeyError, RecursionError, UserError) as error:
+            return None, str(error.args[0] if error.args else error)
+        except (psycopg2.DataError, psycopg2.ProgrammingError) as error:
+            return None, self.env._("the database refuses it (%(error)s)", error=str(error).splitlines()[0])
+        return domain, False
+
+    @api.model
+    def _check_filter_access(self, domain, model):
+        """Refuse the fields and models of the domain the user of ``model``'s environment may not read,
+        along every path (searching on some computed fields would skip Odoo's own check).
+
+        :raise AccessError: naming the field or model refused
+        """
+        for condition in domain.iter_conditions():
+            current = model
+            for name in condition.field_expr.split("."):
+                field = current._fields.get(name)
+                if field is None:
+                    break  # not a field: the search says what is wrong
+                current._check_field_access(field, "read")
+                if not field.relational:
+                    break
+                current = current.env[field.comodel_name]
+                current.check_access("read")
+            else:  # the path ends on a relation: its sub-filter is read on the related model
+                if condition.operator in ("any", "not any", "any!", "not any!"):
+                    value = condition.value
+                    if isinstance(value, (list, tuple)):
+                        value = Domain(list(value))
+                    if isinstance(value, Domain):
+                        self._check_filter_access(value, current)
 
     def _live_partner_ids_sql(self):
         """SQL selecting the partner ids the target's source gives right now (one column)."""
         self.ensure_one()
         if self.source == "filter":
-            domain = self._parse_domain(self.partner_domain, "res.partner")
+            domain = self._parse_domain()
             # Archived contacts are included so that they are counted as excluded, with their reason.
-            query = self.env["res.partner"].with_context(active_test=False)._search(domain)
+            model = self._filter_model("res.partner", self.filter_user_id)
+            query = model.with_context(active_test=False)._search(domain)
             return query.select()
         if self.source == "lead":
-            domain = self._parse_domain(self.lead_domain, "crm.lead")
-            query = self.env["crm.lead"]._search(domain)
+            domain = self._parse_domain()
+            query = self._filter_model("crm.lead", self.filter_user_id)._search(domain)
             return query.select(SQL.identifier(query.table, "partner_id"))
         if self.source == "mailing_list":
             if not self.mailing_list_ids:
@@ -442,10 +548,14 @@ class CampaignTarget(models.Model):
                         ]
                     )
             elif target.source == "lead":
-                domain = target._parse_domain(target.lead_domain, "crm.lead")
-                leads = self.env["crm.lead"].search(Domain.AND([domain, [("partner_id", "=", False)]]))
+                domain = target._parse_domain()
+                leads = target._filter_model("crm.lead", target.filter_user_id).search(
+                    Domain.AND([domain, [("partner_id", "=", False)]])
+                )
                 if leads:
-                    leads._handle_partner_assignment(create_missing=True)
+                    # the contacts of the leads the filter's author may see, created with the rights of
+                    # the current user (the campaign job: superuser)
+                    leads.with_env(self.env)._handle_partner_assignment(create_missing=True)
 
     def _prepare_for_run(self):
         """Bring sources up to date before recipients are resolved (snapshot of new static targets)."""

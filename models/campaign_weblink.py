@@ -178,14 +178,14 @@ class CampaignWeblink(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("url"):
+            if "url" in vals:  # an empty address too: the link would lead nowhere
                 vals["url"] = self._check_url(vals["url"])
         links = super().create(vals_list)
         links._sync_link_trackers()
         return links
 
     def write(self, vals):
-        if vals.get("url"):
+        if "url" in vals:
             vals["url"] = self._check_url(vals["url"])
         res = super().write(vals)
         if {"url", "source_id", "medium_id", "name", "action_id"} & set(vals):

@@ -1,4 +1,5 @@
 import re
+import smtplib
 from datetime import timedelta
 
 from odoo import fields, models
@@ -51,16 +52,31 @@ class MailMail(models.Model):
         for mails in [others] + [self.browse(mail_id) for mail_id in self.ids if mail_id in campaign_of]:
             if not mails:
                 continue
-            if len(mails) == 1 and mails.id in campaign_of and not mails._campaign_may_send(campaign_of[mails.id]):
+            campaign_mail = len(mails) == 1 and mails.id in campaign_of
+            if campaign_mail and not mails._campaign_may_send(campaign_of[mails.id]):
                 continue
-            super(MailMail, mails)._send(
-                auto_commit=auto_commit,
-                raise_exception=raise_exception,
-                smtp_session=smtp_session,
-                alias_domain_id=alias_domain_id,
-                mail_server=mail_server,
-                post_send_callback=post_send_callback,
-            )
+            try:
+                super(MailMail, mails)._send(
+                    auto_commit=auto_commit,
+                    raise_exception=raise_exception,
+                    smtp_session=smtp_session,
+                    alias_domain_id=alias_domain_id,
+                    mail_server=mail_server,
+                    post_send_callback=post_send_callback,
+                )
+            except smtplib.SMTPServerDisconnected as error:
+                if not campaign_mail:
+                    raise
+                # the server stopped answering during this mail (too slow: timeout, or connection
+                # dropped). Odoo would leave it failed without a reason: it is a temporary failure,
+                # retried later like the others. The session is lost: the next mails wait for the
+                # next pass of the queue.
+                reason = str(error)
+                mails.write({"state": "exception", "failure_reason": reason, "failure_type": "mail_smtp"})
+                mails._postprocess_sent_message(
+                    success_pids=[], success_emails=[], failure_reason=reason, failure_type="mail_smtp"
+                )
+                break
         return True
 
     def _postprocess_sent_message(self, success_pids, success_emails, failure_reason=False, failure_type=None):
@@ -75,6 +91,8 @@ class MailMail(models.Model):
             )
             retry = self.filtered(lambda m: m.id in campaign_of and m.campaign_retry_count < max_retries)
             if retry:
+                # the reason Odoo wrote on the mails when it is not given (server unreachable)
+                failure_reason = failure_reason or retry[0].failure_reason
                 now = fields.Datetime.now()
                 for count in set(retry.mapped("campaign_retry_count")):
                     mails = retry.filtered(lambda m, count=count: m.campaign_retry_count == count)

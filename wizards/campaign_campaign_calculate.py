@@ -1,6 +1,7 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
-from ..models.campaign_action import CHANNELS
+from ..models.campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
 
 
 class CampaignCampaignCalculate(models.TransientModel):
@@ -68,6 +69,15 @@ class CampaignCampaignCalculate(models.TransientModel):
 
     def _calculate(self):
         for wizard in self:
+            targets = wizard.action_id._effective_targets() if wizard.action_id else wizard.campaign_id.target_ids
+            if not targets and wizard.channel not in AUDIENCE_LESS_CHANNELS:
+                raise UserError(
+                    self.env._(
+                        "The campaign %(campaign)s has no target yet: add the contacts to reach (Targets tab), "
+                        "then calculate.",
+                        campaign=wizard.campaign_id.name,
+                    )
+                )
             if wizard.action_id:
                 stats = wizard.action_id._audience_stats()
             else:

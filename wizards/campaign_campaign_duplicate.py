@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class CampaignCampaignDuplicate(models.TransientModel):
@@ -24,6 +25,19 @@ class CampaignCampaignDuplicate(models.TransientModel):
     def action_duplicate(self):
         self.ensure_one()
         campaign = self.campaign_id
+        taken = (
+            self.env["campaign.campaign"]
+            .with_context(active_test=False)
+            .sudo()  # names are unique per company, whoever may see the other campaign
+            .search_count([("name", "=", self.name), ("company_id", "=", campaign.company_id.id)], limit=1)
+        )
+        if taken:
+            raise UserError(
+                self.env._(
+                    "A campaign named %(name)s already exists in this company: campaign names must be unique.",
+                    name=self.name,
+                )
+            )
         shift = None
         if self.new_date_start and campaign.date_start:
             shift = (self.new_date_start - campaign.date_start).days

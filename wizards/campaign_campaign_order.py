@@ -1,4 +1,3 @@
-import ast
 from collections import defaultdict
 
 from odoo import api, fields, models
@@ -441,14 +440,7 @@ class CampaignCampaignOrder(models.TransientModel):
     def _partner_domain_list(self):
         """The contact filter as a list, or None when it is not a valid domain."""
         self.ensure_one()
-        try:
-            domain = ast.literal_eval(self.partner_domain or "[]")
-            if not isinstance(domain, (list, tuple)):
-                return None
-            self.env["res.partner"]._search(list(domain))
-        except (ValueError, SyntaxError, TypeError, KeyError):
-            return None
-        return list(domain)
+        return self.env["campaign.target"]._check_filter(self.partner_domain, "res.partner")[0]
 
     def _add_target(self, explicit=False):
         """Create a target of the campaign from the contacts given at this step, then clear them.
@@ -466,8 +458,9 @@ class CampaignCampaignOrder(models.TransientModel):
             values["partner_ids"] = [fields.Command.set(self.partner_ids.ids)]
             given = True
         elif source == "filter" and (explicit or (self.partner_domain or "[]").replace(" ", "") != "[]"):
-            if self._partner_domain_list() is None:
-                raise UserError(self.env._("The contact filter is not valid: edit it again."))
+            error = self.env["campaign.target"]._check_filter(self.partner_domain, "res.partner", execute=True)[1]
+            if error:
+                raise UserError(self.env._("The contact filter is not valid: %(error)s", error=error))
             values.update({"partner_domain": self.partner_domain or "[]", "target_type": self.target_type})
             given = True
         elif source == "mailing_list" and self.mailing_list_ids:

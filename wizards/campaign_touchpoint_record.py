@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import plaintext2html
 
 # Touchpoints in these states still wait for their outcome: recording one updates them.
 WAITING_STATES = ("planned", "queued", "sent")
@@ -137,6 +138,9 @@ class CampaignTouchpointRecord(models.TransientModel):
                     "outcome to record."
                 )
             )
+        type_error = self.action_id._touchpoint_type_error(self.type_id)
+        if type_error:
+            raise UserError(type_error)
         touchpoint = self._touchpoint_to_record()
         if touchpoint.partner_id != self.partner_id or touchpoint.action_id != self.action_id:
             raise UserError(self.env._("The touchpoint does not belong to this action and contact."))
@@ -193,11 +197,14 @@ class CampaignTouchpointRecord(models.TransientModel):
         summary = touchpoint_type.activity_summary or self.env._(
             "%(campaign)s: follow up %(type)s", campaign=self.campaign_id.name, type=touchpoint_type.name
         )
-        note = self.env._(
-            "Outcome of “%(action)s” (campaign %(campaign)s) recorded on %(date)s.",
-            action=self.action_id.name,
-            campaign=self.campaign_id.name,
-            date=fields.Date.to_string(fields.Date.context_today(self, self.date)),
+        # the note is html: the names are text
+        note = plaintext2html(
+            self.env._(
+                "Outcome of “%(action)s” (campaign %(campaign)s) recorded on %(date)s.",
+                action=self.action_id.name,
+                campaign=self.campaign_id.name,
+                date=fields.Date.to_string(fields.Date.context_today(self, self.date)),
+            )
         )
         # An activity on the contact does not change the contact: campaign users record follow-ups on
         # contacts they may only read.
