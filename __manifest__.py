@@ -21,6 +21,8 @@
         "security/campaign_manager_groups.xml",
         "security/ir.model.access.csv",
         "security/campaign_campaign_security.xml",
+        "security/mailing_mailing_security.xml",
+        "security/campaign_wizard_security.xml",
         "data/campaign_campaign_data.xml",
         "data/ir_cron_data.xml",
         "wizards/campaign_campaign_calculate_views.xml",

@@ -10,6 +10,7 @@ from . import hr_expense
 from . import campaign_touchpoint_type
 from . import campaign_weblink
 from . import ir_mail_server
+from . import link_tracker_click
 from . import mail_mail
 from . import mailing_mailing
 from . import mailing_trace
