@@ -305,7 +305,14 @@ class TestAccessRoutes(HttpCase, CampaignCase):
                     else:
                         self.assertEqual(result["result"], for_user_c)
                     self._unchanged(f"{login} {model}.{method}")
-        # the printed reports of the campaigns are refused alike
-        response = self.url_open(f"/report/html/campaign_manager.report_campaign_roi/{campaign.id}")
-        self.assertNotEqual(response.status_code, 200)
-        self.assertNotIn(campaign.name, response.text)
+        # the printed reports of the campaigns and of their touchpoints are refused alike
+        for report, record in (
+            ("report_campaign_roi", campaign),
+            ("report_campaign_analysis", campaign),
+            ("report_campaign_letter", self.ours["email"][0]),
+        ):
+            with self.subTest(report=report):
+                response = self.url_open(f"/report/html/campaign_manager.{report}/{record.id}")
+                self.assertNotEqual(response.status_code, 200)
+                self.assertNotIn(campaign.name, response.text)
+                self.assertNotIn(self.partners[0].name, response.text)
