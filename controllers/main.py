@@ -55,8 +55,10 @@ class CampaignMassMailController(MassMailController):
         return response
 
     def _campaign_mark_unsubscribed(self, mailing, document_id, email, hash_token):
-        # Only the token binds the contact (document) to the address: without one, a logged-in user
-        # unsubscribes their own address, never the contact named in the URL.
+        # The visitor may be anonymous and mass mailing checked the mailing (and the token when there
+        # is one): only that mailing's touchpoints move, as superuser. Only the token binds the contact
+        # (document) to the address: without one, a logged-in user unsubscribes their own address,
+        # never the contact named in the URL.
         request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(
             mailing, document_id if hash_token else False, email
         )

@@ -1,4 +1,5 @@
 import secrets
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 from time import monotonic
 
@@ -79,6 +80,10 @@ FOLLOWUP_CONDITIONS = {
     "bounced": SQL("tp.state = 'bounced'"),
 }
 DEFAULT_BATCH_SIZE = 500
+# An A/B test compares at most this many combinations (seed 004).
+MAX_AB_VARIANTS = 8
+# In the title of per-contact tasks, replaced by the contact's name.
+CONTACT_PLACEHOLDER = "{contact}"
 # Texts rendered per contact by the scheduler (placeholders checked like Odoo's templates).
 CONTENT_FIELDS = {"sms_body", "sms_template_id", "letter_subject", "letter_body"}
 
@@ -244,7 +249,8 @@ class CampaignAction(models.Model):
     audience_less = fields.Boolean(
         string="Reaches No Contact",
         compute="_compute_audience_less",
-        help="The channel reaches no contact of the targets (web links): no touchpoint is created.",
+        help="The action reaches no contact of the targets (web links, one task for the action): no "
+        "touchpoint is created.",
     )
     weblink_ids = fields.One2many("campaign.weblink", "action_id", string="Web Links", copy=True)
     weblink_count = fields.Integer(string="Web Links Count", compute="_compute_weblink_count")
@@ -515,6 +521,105 @@ class CampaignAction(models.Model):
     touchpoint_count = fields.Integer(string="Touchpoints Count", compute="_compute_touchpoint_count")
     description = fields.Html(string="Notes", sanitize=True)
 
+    # Task channel: project tasks in the campaign's project (their timesheets count as its cost).
+    campaign_project_id = fields.Many2one(related="campaign_id.project_id", string="Campaign Project")
+    task_mode = fields.Selection(
+        selection=[("action", "One task for the action"), ("contact", "One task per contact")],
+        string="Tasks",
+        default="contact",
+        required=True,
+        help="One task for the action: a single task of the campaign's project, reaching no contact (e.g. "
+        "“Print the letters”). One task per contact: a task for each contact of the targets (e.g. “Call "
+        "{contact}”), each one a touchpoint.",
+    )
+    task_name = fields.Char(
+        string="Task Title",
+        help="Title of the tasks (default: the action's name). With one task per contact, {contact} is "
+        "replaced by the contact's name.",
+    )
+    task_description = fields.Html(sanitize=True)
+    task_user_ids = fields.Many2many(
+        "res.users",
+        "campaign_action_task_user_rel",
+        "action_id",
+        "user_id",
+        string="Assignees",
+        help="Users the tasks are assigned to (default: the action's responsible).",
+    )
+    task_deadline_days = fields.Integer(
+        string="Deadline After (days)",
+        help="The tasks are due this many days after the run (0: no deadline).",
+    )
+    task_stage_id = fields.Many2one(
+        "project.task.type",
+        string="Initial Stage",
+        domain="[('project_ids', 'in', campaign_project_id)]",
+        ondelete="set null",
+        help="Stage of the campaign's project the tasks start in (default: its first stage).",
+    )
+    task_tag_ids = fields.Many2many(
+        "project.tags", "campaign_action_task_tag_rel", "action_id", "tag_id", string="Task Tags"
+    )
+
+    # Event channel: one calendar event per run, the contacts as attendees.
+    event_name = fields.Char(string="Event Title", help="Title of the event (default: the action's name).")
+    event_start_mode = fields.Selection(
+        selection=[("run", "After the run"), ("fixed", "At a fixed date")],
+        string="Event Starts",
+        default="run",
+        required=True,
+        help="After the run: the event starts a delay after the run that invites the contacts. At a fixed "
+        "date: always at the date given.",
+    )
+    event_delay = fields.Integer(string="Starts After", default=7, help="Delay between the run and the event.")
+    event_delay_unit = fields.Selection(selection=[("hours", "Hours"), ("days", "Days")], default="days", required=True)
+    event_date_start = fields.Datetime(string="Event Date")
+    event_duration = fields.Float(default=1.0, help="Duration of the event, in hours.")
+    event_location = fields.Char()
+    event_description = fields.Html(sanitize=True)
+    event_user_id = fields.Many2one(
+        "res.users", string="Organizer", help="Organizer of the event (default: the action's responsible)."
+    )
+    event_send_invitations = fields.Boolean(
+        string="Send Invitations",
+        help="Email each contact the calendar's invitation (with the event's .ics file and answer buttons). "
+        "Otherwise the contacts are only added as attendees.",
+    )
+
+    # A/B test of an email action: combinations sent to a test share, then the winner to the rest.
+    ab_testing = fields.Boolean(
+        string="A/B Test",
+        help="Send up to 8 combinations (subject, sender, content, send time) to a test share of the contacts, "
+        "then the best one to the rest.",
+    )
+    ab_variant_ids = fields.One2many("campaign.action.variant", "action_id", string="Combinations", copy=True)
+    ab_test_pc = fields.Integer(
+        string="Test Share (%)",
+        default=20,
+        help="Share of the contacts of each run that receives the combinations, split evenly between them. "
+        "The others receive the winner.",
+    )
+    ab_winner_metric = fields.Selection(
+        selection=[
+            ("opened", "Highest open rate"),
+            ("clicked", "Highest click rate"),
+            ("revenue", "Highest revenue"),
+        ],
+        string="Winner Chosen By",
+        default="opened",
+        required=True,
+        help="How the winner is chosen: open or click rate of each combination's test emails, or the revenue "
+        "invoiced through their links (UTM source of each combination's mailing).",
+    )
+    ab_delay = fields.Integer(
+        string="Choose the Winner After",
+        default=1,
+        help="Delay after the last test email before the winner is chosen and sent to the rest.",
+    )
+    ab_delay_unit = fields.Selection(
+        selection=[("hours", "Hours"), ("days", "Days")], string="Winner Delay Unit", default="days", required=True
+    )
+
     # Attribution: everything the action sends carries the campaign's UTM campaign, this source and
     # this medium, so that leads, orders and invoices are attributed to the action.
     source_id = fields.Many2one(
@@ -565,6 +670,19 @@ class CampaignAction(models.Model):
     )
     _costs_positive = models.Constraint(
         "CHECK(fixed_cost >= 0 AND unit_cost >= 0)", "The costs of an action cannot be negative."
+    )
+    _task_deadline_positive = models.Constraint(
+        "CHECK(task_deadline_days >= 0)", "The deadline of the tasks cannot be before the run."
+    )
+    _event_delay_positive = models.Constraint(
+        "CHECK(event_delay >= 0)", "The event cannot start before the run that invites its attendees."
+    )
+    _event_duration_positive = models.Constraint("CHECK(event_duration > 0)", "An event lasts more than 0 hours.")
+    _ab_test_pc_range = models.Constraint(
+        "CHECK(ab_test_pc > 0 AND ab_test_pc <= 100)", "The test share of an A/B test is between 1 and 100%."
+    )
+    _ab_delay_positive = models.Constraint(
+        "CHECK(ab_delay >= 0)", "The delay before choosing the winner of an A/B test cannot be negative."
     )
     _webhook_limits = models.Constraint(
         "CHECK(webhook_timeout BETWEEN 1 AND 60 AND webhook_max_attempts BETWEEN 1 AND 10)",
@@ -623,10 +741,14 @@ class CampaignAction(models.Model):
             if action.channel == "webhook" and not action.webhook_field_ids:
                 action.webhook_field_ids = [fields.Command.set(defaults)]
 
-    @api.depends("channel")
+    @api.depends("channel", "task_mode")
     def _compute_audience_less(self):
+        # one task for the action is internal work (“Print the letters”): it concerns no contact, so
+        # it creates no touchpoint, costs no unit cost and counts nobody as reached
         for action in self:
-            action.audience_less = action.channel in AUDIENCE_LESS_CHANNELS
+            action.audience_less = action.channel in AUDIENCE_LESS_CHANNELS or (
+                action.channel == "task" and action.task_mode == "action"
+            )
 
     def _compute_weblink_count(self):
         groups = self.env["campaign.weblink"]._read_group([("action_id", "in", self.ids)], ["action_id"], ["__count"])
@@ -770,6 +892,32 @@ class CampaignAction(models.Model):
             if action.target_ids.campaign_id - action.campaign_id:
                 raise ValidationError(self.env._("An action can only use targets of its own campaign."))
 
+    @api.constrains("ab_variant_ids")
+    def _check_ab_variants(self):
+        for action in self:
+            if len(action.ab_variant_ids) > MAX_AB_VARIANTS:
+                raise ValidationError(
+                    self.env._(
+                        "The A/B test of “%(name)s” has %(count)s combinations: it can compare at most %(max)s.",
+                        name=action.name,
+                        count=len(action.ab_variant_ids),
+                        max=MAX_AB_VARIANTS,
+                    )
+                )
+
+    @api.constrains("task_stage_id", "campaign_id")
+    def _check_task_stage(self):
+        for action in self:
+            project = action.campaign_id.project_id
+            if action.task_stage_id and project and project not in action.task_stage_id.project_ids:
+                raise ValidationError(
+                    self.env._(
+                        "The stage “%(stage)s” is not a stage of the project %(project)s of the campaign.",
+                        stage=action.task_stage_id.name,
+                        project=project.name,
+                    )
+                )
+
     @api.constrains("sms_template_id")
     def _check_sms_template(self):
         for action in self:
@@ -869,6 +1017,7 @@ class CampaignAction(models.Model):
         if any(CONTENT_FIELDS & set(vals) for vals in vals_list):
             actions._check_content_placeholders()
         actions._sync_utm_source()
+        actions._ensure_task_project()
         actions.filtered(lambda a: a.landing_title or a.landing_body)._check_landing_placeholders()
         return actions
 
@@ -889,6 +1038,8 @@ class CampaignAction(models.Model):
             self._check_content_placeholders()
         if {"name", "campaign_id"} & set(vals):
             self._sync_utm_source()
+        if {"channel", "campaign_id"} & set(vals):
+            self._ensure_task_project()
         if {"landing_title", "landing_body"} & set(vals):
             self._check_landing_placeholders()
         return res
@@ -919,6 +1070,7 @@ class CampaignAction(models.Model):
                         missing="\n".join(f"- {item}" for item in missing),
                     )
                 )
+        self._ensure_task_project()
         self.write({"state": "scheduled"})
         self._trigger_engine()
 
@@ -1195,9 +1347,10 @@ class CampaignAction(models.Model):
     # ------------------------------------------------------------------
     def _run_has_audience(self):
         """Whether a run of the action reaches contacts (and so creates touchpoints): not for the
-        channels that reach nobody (web links)."""
+        channels that reach nobody (web links), nor for one task for the action (see
+        ``audience_less``)."""
         self.ensure_one()
-        return self.channel not in AUDIENCE_LESS_CHANNELS
+        return not self.audience_less
 
     def _missing_for_run(self):
         """What the action still needs before it can run, in the user's language (empty when ready)."""
@@ -1228,9 +1381,25 @@ class CampaignAction(models.Model):
             "letter": self._missing_for_letter,
             "landing": self._missing_for_landing,
             "webhook": self._missing_for_webhook,
+            "task": self._missing_for_task,
+            "event": self._missing_for_event,
         }
 
     def _missing_for_email(self):
+        self.ensure_one()
+        if not self._is_ab_test():
+            return self._missing_for_email_content()
+        missing = []
+        variants = self.ab_variant_ids
+        if len(variants) < 2:
+            missing.append(self.env._("at least two combinations for the A/B test"))
+        if not variants or any(not variant._has_own_content() for variant in variants):
+            missing += self._missing_for_email_content()
+        for variant in variants:
+            missing += variant._missing_for_run()
+        return missing
+
+    def _missing_for_email_content(self):
         self.ensure_one()
         if self.mail_template_id:
             return [] if self.mail_template_id.subject else [self.env._("a subject in the email template")]
@@ -1241,6 +1410,34 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a subject for the email"))
         if is_html_empty(self.mailing_id.body_html):  # what is sent (the editor converts body_arch into it)
             missing.append(self.env._("a body for the email"))
+        return missing
+
+    def _missing_for_task(self):
+        self.ensure_one()
+        missing = []
+        name = self._task_title()
+        if not name:
+            missing.append(self.env._("a title for the tasks"))
+        elif self.task_mode == "action" and CONTACT_PLACEHOLDER in name:
+            missing.append(
+                self.env._(
+                    "a task title without %(placeholder)s: one task for the action concerns no contact",
+                    placeholder=CONTACT_PLACEHOLDER,
+                )
+            )
+        if not (self.task_user_ids or self.user_id):
+            missing.append(self.env._("someone to assign the tasks to (assignees or a responsible)"))
+        return missing
+
+    def _missing_for_event(self):
+        self.ensure_one()
+        missing = []
+        if not (self.event_name or self.name):
+            missing.append(self.env._("a title for the event"))
+        if self.event_start_mode == "fixed" and not self.event_date_start:
+            missing.append(self.env._("the date of the event"))
+        if not (self.event_user_id or self.user_id):
+            missing.append(self.env._("an organizer for the event"))
         return missing
 
     def _missing_for_sms(self):
@@ -1325,19 +1522,20 @@ class CampaignAction(models.Model):
     # ------------------------------------------------------------------
     # ENGINE: scheduling
     # ------------------------------------------------------------------
-    def _trigger_engine(self):
-        """Wake the campaign scheduler up now instead of at its next interval."""
+    def _trigger_engine(self, at=None):
+        """Wake the campaign scheduler up now (or at the date(s) ``at``) instead of at its next interval."""
         cron = self.env.ref("campaign_manager.ir_cron_campaign_process", raise_if_not_found=False)
         if cron:
-            cron.sudo()._trigger()  # triggering a cron needs no rights on it: it only sets a date
+            cron.sudo()._trigger(at)  # triggering a cron needs no rights on it: it only sets a date
 
     @api.model
     def _cron_process(self, batch_size=None, time_budget=None):
-        """Scheduled job: import the queued contact files, start the runs that are due, then carry
-        out the pending touchpoints."""
+        """Scheduled job: import the queued contact files, start the runs that are due, choose the
+        winners of the A/B tests that are due, then carry out the pending touchpoints."""
         deadline = monotonic() + (time_budget if time_budget is not None else 3600 * 24)
         self.env["campaign.target"]._process_queued_imports(deadline)
         self._start_due_runs()
+        self.env["campaign.action.run"]._ab_choose_winners()
         self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)
 
     @api.model
@@ -1470,6 +1668,8 @@ class CampaignAction(models.Model):
             "letter": self._dispatch_letter,
             "landing": self._dispatch_landing,
             "webhook": self._dispatch_webhook,
+            "task": self._dispatch_task,
+            "event": self._dispatch_event,
             "weblink": self._dispatch_nothing,
         }
 
@@ -1484,15 +1684,26 @@ class CampaignAction(models.Model):
     def _channel_finishers(self):
         """Per channel, an optional method called once when a run has carried out all its
         touchpoints: ``method(run)``."""
-        return {"letter": self._finish_letter}
+        return {"letter": self._finish_letter, "task": self._finish_task}
 
     def _dispatch_nothing(self, run, touchpoints):
         """Channels that reach no contact (web links): their runs have no touchpoint to carry out."""
 
     def _dispatch_email(self, run, touchpoints):
+        """Email through the run's mailing; in an A/B test run, the test contacts through the
+        mailing of their combination and the rest through the winner's."""
         # the emails can show each contact's landing page address (res.partner.campaign_landing_url)
         mailings = self.env["mailing.mailing"].with_context(campaign_landing_campaign_id=run.campaign_id.id)
-        mailings._campaign_send(run.with_env(mailings.env), touchpoints.with_env(mailings.env))
+        run, touchpoints = run.with_env(mailings.env), touchpoints.with_env(mailings.env)
+        if not run.ab_date_decision:
+            mailings._campaign_send(run, touchpoints)
+            return
+        by_variant = defaultdict(list)
+        for touchpoint in touchpoints:
+            variant = touchpoint.variant_id if touchpoint.ab_group == "test" else None
+            by_variant[variant].append(touchpoint.id)
+        for variant, touchpoint_ids in by_variant.items():
+            mailings._campaign_send(run, touchpoints.browse(touchpoint_ids), variant=variant)
 
     def _dispatch_sms(self, run, touchpoints):
         """SMS go the same way as emails: the run's SMS mailing queues them (sms.sms records,
@@ -1514,3 +1725,83 @@ class CampaignAction(models.Model):
 
     def _dispatch_webhook(self, run, touchpoints):
         touchpoints._webhook_send(run)
+
+    def _dispatch_task(self, run, touchpoints):
+        self.env["project.task"]._campaign_create_for_touchpoints(run, touchpoints)
+
+    def _finish_task(self, run):
+        if not self._run_has_audience():
+            self.env["project.task"]._campaign_create_for_run(run)
+
+    def _dispatch_event(self, run, touchpoints):
+        self.env["calendar.event"]._campaign_invite(run, touchpoints)
+
+    # ------------------------------------------------------------------
+    # CHANNELS: tasks, events, A/B tests
+    # ------------------------------------------------------------------
+    def _is_ab_test(self):
+        self.ensure_one()
+        return self.channel == "email" and self.ab_testing
+
+    def _ensure_task_project(self):
+        """Task actions put their tasks in the campaign's project: create it when missing."""
+        campaigns = self.filtered(lambda a: a.channel == "task" and not a.campaign_id.project_id).campaign_id
+        if campaigns:
+            # the project is part of the campaign's set-up; campaign users need no Project rights for it
+            campaigns.sudo().action_create_project()
+
+    def _task_title(self, contact_name=None):
+        """Title of a task of the action; ``{contact}`` replaced by ``contact_name`` when given."""
+        self.ensure_one()
+        title = (self.task_name or self.name or "").strip()
+        if contact_name is not None:
+            title = title.replace(CONTACT_PLACEHOLDER, contact_name)
+        return title
+
+    def _task_values(self, run):
+        """Values shared by the tasks a run of the action creates."""
+        self.ensure_one()
+        project = self.campaign_id.project_id
+        if not project:
+            raise UserError(
+                self.env._(
+                    "The campaign %(campaign)s has no project for the tasks of “%(action)s”: create it from the "
+                    "campaign (Project button).",
+                    campaign=self.campaign_id.name,
+                    action=self.name,
+                )
+            )
+        stage = self.task_stage_id if project in self.task_stage_id.project_ids else False
+        deadline = run.date_planned + timedelta(days=self.task_deadline_days) if self.task_deadline_days else False
+        return {
+            "project_id": project.id,
+            "company_id": project.company_id.id,
+            "description": self.task_description or False,
+            "user_ids": [fields.Command.set((self.task_user_ids or self.user_id).ids)],
+            "tag_ids": [fields.Command.set(self.task_tag_ids.ids)],
+            "date_deadline": deadline,
+            "campaign_action_id": self.id,
+            "campaign_run_id": run.id,
+            **({"stage_id": stage.id} if stage else {}),
+        }
+
+    def _event_values(self, run):
+        """Values of the calendar event of a run of the action."""
+        self.ensure_one()
+        if self.event_start_mode == "fixed":
+            start = self.event_date_start
+        else:
+            unit = "hours" if self.event_delay_unit == "hours" else "days"
+            start = run.date_planned + relativedelta(**{unit: self.event_delay})
+        if not start:
+            raise UserError(self.env._("The event of “%(action)s” has no date.", action=self.name))
+        organizer = self.event_user_id or self.user_id
+        return {
+            "name": self.event_name or self.name,
+            "start": start,
+            "stop": start + timedelta(hours=self.event_duration or 1.0),
+            "location": self.event_location or False,
+            "description": self.event_description or False,
+            "user_id": organizer.id,
+            "partner_ids": [fields.Command.set(organizer.partner_id.ids)],
+        }

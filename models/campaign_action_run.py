@@ -29,6 +29,8 @@ MAX_CONFLICTS = 5
 # Attempts at one touchpoint before it is marked failed (each attempt is a batch that did not
 # give it a final state, e.g. interrupted).
 MAX_ATTEMPTS = 3
+# Field of mailing.mailing (Email Marketing's statistics) ranking the combinations of an A/B test.
+AB_METRIC_FIELDS = {"opened": "opened_ratio", "clicked": "clicks_ratio", "revenue": "sale_invoiced_amount"}
 
 
 class CampaignActionRun(models.Model):
@@ -83,6 +85,29 @@ class CampaignActionRun(models.Model):
     mailing_id = fields.Many2one("mailing.mailing", readonly=True, index="btree_not_null")
     attachment_id = fields.Many2one("ir.attachment", string="Document", readonly=True)
     log = fields.Text(readonly=True, help="What happened during the run: errors and notes of the dispatcher.")
+    event_id = fields.Many2one("calendar.event", readonly=True, index="btree_not_null", ondelete="set null")
+    task_count = fields.Integer(string="Tasks Count", compute="_compute_task_count")
+
+    # A/B test: the test share of the contacts is split between the combinations at generation;
+    # the rest waits (held) until the winner is chosen, then receives the winner.
+    ab_date_decision = fields.Datetime(
+        string="Winner Chosen After",
+        readonly=True,
+        help="A/B test: when the winner is chosen (the last combination's send time plus the delay), once "
+        "every test email has been sent.",
+    )
+    ab_winner_variant_id = fields.Many2one(
+        "campaign.action.variant", string="A/B Test Winner", readonly=True, ondelete="restrict"
+    )
+    ab_date_winner = fields.Datetime(string="Winner Chosen On", readonly=True)
+    ab_test_count = fields.Integer(string="Test Contacts", readonly=True, help="Contacts of the A/B test share.")
+    ab_mailing_ids = fields.One2many(
+        "mailing.mailing",
+        "campaign_run_id",
+        string="A/B Test Mailings",
+        domain=[("campaign_variant_id", "!=", False)],
+        readonly=True,
+    )
 
     _action_run_uniq = models.Constraint(
         "UNIQUE(action_id, run_number)", "An action cannot have two runs with the same number."
@@ -112,6 +137,14 @@ class CampaignActionRun(models.Model):
             run.waiting_count = bucket.get("waiting", 0)
             run.failed_count = bucket.get("failed", 0)
 
+    def _compute_task_count(self):
+        # sudo: a count of the run's tasks, shown to campaign users who may lack Project rights
+        tasks = self.env["project.task"].sudo()
+        groups = tasks._read_group([("campaign_run_id", "in", self.ids)], ["campaign_run_id"], ["__count"])
+        counts = {run.id: count for run, count in groups}
+        for run in self:
+            run.task_count = counts.get(run.id, 0)
+
     # ------------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------------
@@ -120,6 +153,17 @@ class CampaignActionRun(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_touchpoint_action")
         action["domain"] = [("run_id", "=", self.id)]
         return action
+
+    def action_view_tasks(self):
+        self.ensure_one()
+        domain = [("campaign_run_id", "=", self.id)]
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Tasks"),
+            "res_model": "project.task",
+            "view_mode": "list,form",
+            "domain": domain,
+        }
 
     # ------------------------------------------------------------------
     # GENERATION
@@ -180,6 +224,8 @@ class CampaignActionRun(models.Model):
             )
         )
         by_state = dict(self.env.cr.fetchall())
+        if action._is_ab_test():
+            self._ab_split()
         if contacts is not None:
             self.env.cr.execute(SQL("SELECT COUNT(*) FROM (%s) AS f", contacts))
         elif targets:
@@ -218,6 +264,7 @@ class CampaignActionRun(models.Model):
     def _dispatch_pending(self, batch_size=None, time_budget=None):
         """Carry out the planned touchpoints of every running run, batch after batch, each batch
         committed. Safe to kill at any point, safe to run in several workers at once."""
+        # a system parameter, read whatever the user running the job
         batch_size = batch_size or int(
             self.env["ir.config_parameter"].sudo().get_param("campaign_manager.batch_size", 0) or 0
         )
@@ -367,7 +414,8 @@ class CampaignActionRun(models.Model):
     def _claim(self, limit, touchpoint_ids=None):
         """Take up to ``limit`` planned touchpoints of the run for this transaction (rows locked,
         skipped by other workers) and stamp them as dispatched now. Touchpoints waiting for a
-        retry (``next_retry`` in the future) are left for later. Returns their ids."""
+        retry (``next_retry`` in the future), not due yet (send time of an A/B combination) or held
+        (the rest of an A/B test, waiting for the winner) are left for later. Returns their ids."""
         self.ensure_one()
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
         self.env.cr.execute(
@@ -378,6 +426,8 @@ class CampaignActionRun(models.Model):
                         SELECT tp.id FROM campaign_touchpoint tp
                          WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
                            AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s)
+                           AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
+                           AND tp.ab_hold IS NOT TRUE
                          ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
                    UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
                      FROM claimed
@@ -399,6 +449,7 @@ class CampaignActionRun(models.Model):
         if self.channel != "email":
             return self.env["ir.mail_server"]
         mailing = self.mailing_id or self.action_id.mailing_id
+        # mail servers are admin records: only the default one is identified, for the sending caps
         return mailing.mail_server_id or self.env["ir.mail_server"].sudo().search([], order="sequence, id", limit=1)
 
     def _send_quota(self, batch_size):
@@ -498,3 +549,151 @@ class CampaignActionRun(models.Model):
             if run.log and run.log.endswith(message):
                 continue  # do not repeat the same note at every pass of the job
             run.log = f"{run.log}\n{line}" if run.log else line
+
+    # ------------------------------------------------------------------
+    # A/B TESTS
+    # ------------------------------------------------------------------
+    def _ab_split(self):
+        """Split the run's planned touchpoints for the A/B test, in one statement: the test share,
+        in a pseudo-random order fixed by the run (md5 of run and contact), dealt in turn to the
+        combinations; each test touchpoint becomes due at its combination's send time. The others
+        are the rest, held until the winner is chosen."""
+        self.ensure_one()
+        action = self.action_id
+        variants = action.ab_variant_ids.sorted(lambda v: (v.sequence, v.id))
+        if not variants:
+            return
+        self.env.cr.execute(
+            SQL("SELECT COUNT(*) FROM campaign_touchpoint WHERE run_id = %s AND state = 'planned'", self.id)
+        )
+        planned = self.env.cr.fetchone()[0]
+        test_count = planned * action.ab_test_pc // 100
+        if test_count < len(variants):
+            test_count = min(planned, len(variants))  # every combination gets at least one contact
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH ranked AS (
+                    SELECT tp.id, row_number() OVER (ORDER BY md5(%(seed)s || tp.partner_id::text), tp.id) AS rn
+                      FROM campaign_touchpoint tp
+                     WHERE tp.run_id = %(run)s AND tp.state = 'planned'
+                ),
+                variants AS (
+                    SELECT v.id, v.delay, v.pos
+                      FROM unnest(%(variant_ids)s::integer[], %(delays)s::integer[])
+                           WITH ORDINALITY AS v(id, delay, pos)
+                )
+                UPDATE campaign_touchpoint tp
+                   SET ab_group = CASE WHEN r.rn <= %(test)s THEN 'test' ELSE 'rest' END,
+                       ab_hold = r.rn > %(test)s,
+                       variant_id = v.id,
+                       date_not_before = CASE WHEN v.delay > 0
+                                              THEN %(date)s + make_interval(hours => v.delay) END
+                  FROM ranked r
+                  LEFT JOIN variants v ON r.rn <= %(test)s AND v.pos = mod(r.rn - 1, %(count)s) + 1
+                 WHERE tp.id = r.id
+                """,
+                seed=f"{self.id}-",
+                run=self.id,
+                variant_ids=variants.ids,
+                delays=[variant.send_delay for variant in variants],
+                test=test_count,
+                count=len(variants),
+                date=self.date_planned,
+            )
+        )
+        self.env["campaign.touchpoint"].invalidate_model(["ab_group", "ab_hold", "variant_id", "date_not_before"])
+        last_send = self.date_planned + timedelta(hours=max(variants.mapped("send_delay"), default=0))
+        unit = "hours" if action.ab_delay_unit == "hours" else "days"
+        decision = last_send + timedelta(**{unit: action.ab_delay})
+        self.write({"ab_date_decision": decision, "ab_test_count": test_count})
+        dates = {self.date_planned + timedelta(hours=delay) for delay in variants.mapped("send_delay") if delay}
+        action._trigger_engine(at=sorted(dates | {decision}))
+
+    @api.model
+    def _ab_choose_winners(self, now=None):
+        """Choose the winner of every A/B test run that is due, once, under a lock on the run: its
+        combination is recorded on the run and the held rest becomes due with the winner's content."""
+        now = now or fields.Datetime.now()
+        runs = self.search(
+            [
+                ("state", "=", "sending"),
+                ("ab_date_decision", "<=", now),
+                ("ab_winner_variant_id", "=", False),
+                ("campaign_id.state", "=", "active"),
+            ],
+            order="ab_date_decision, id",
+        )
+        chosen = self.browse()
+        for run in runs:
+            with run._batch():
+                if not run._campaign_is_active():
+                    continue
+                self.env.cr.execute(
+                    SQL(
+                        """SELECT id FROM campaign_action_run
+                            WHERE id = %s AND state = 'sending' AND ab_winner_variant_id IS NULL
+                              FOR UPDATE SKIP LOCKED""",
+                        run.id,
+                    )
+                )
+                if not self.env.cr.fetchone():
+                    continue  # chosen already, or being chosen by another worker
+                self.env.cr.execute(
+                    SQL(
+                        """SELECT 1 FROM campaign_touchpoint
+                            WHERE run_id = %s AND ab_group = 'test' AND state = 'planned' LIMIT 1""",
+                        run.id,
+                    )
+                )
+                if self.env.cr.fetchone():
+                    run._append_log(self.env._("A/B test: the winner waits until every test email has gone out."))
+                    continue
+                run.invalidate_recordset()
+                run._ab_set_winner(*run._ab_winner(), now=now)
+                chosen |= run
+        return chosen
+
+    def _ab_winner(self):
+        """(winning combination, its score) by the action's metric, computed by Email Marketing on
+        each combination's test mailing (open rate, click rate, invoiced revenue of its UTM source).
+        Ties and combinations without a test mailing go to the first combination."""
+        self.ensure_one()
+        action = self.action_id
+        field = AB_METRIC_FIELDS[action.ab_winner_metric]
+        # statistics read from traces, clicks and invoices whoever runs the job (as mass mailing does)
+        mailings = (
+            self.env["mailing.mailing"]
+            .sudo()
+            .search([("campaign_run_id", "=", self.id), ("campaign_variant_id", "!=", False)])
+        )
+        scores = {mailing.campaign_variant_id.id: mailing[field] for mailing in mailings}
+        variants = self.env["campaign.action.variant"].browse(mailings.campaign_variant_id.ids)
+        variants = (variants | action.ab_variant_ids).sorted(lambda v: (v.sequence, v.id))
+        candidates = variants.filtered(lambda v: v.id in scores) or variants
+        winner = max(candidates, key=lambda v: scores.get(v.id, 0))
+        return winner, scores.get(winner.id, 0)
+
+    def _ab_set_winner(self, winner, score, now=None):
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint SET ab_hold = FALSE, variant_id = %s
+                    WHERE run_id = %s AND ab_group = 'rest'""",
+                winner.id,
+                self.id,
+            )
+        )
+        self.env["campaign.touchpoint"].invalidate_model(["ab_hold", "variant_id"])
+        self.write({"ab_winner_variant_id": winner.id, "ab_date_winner": now})
+        metric = dict(self.action_id._fields["ab_winner_metric"]._description_selection(self.env))
+        self._append_log(
+            self.env._(
+                "A/B test: “%(variant)s” wins (%(metric)s: %(score)s); the rest receives it.",
+                variant=winner.name,
+                metric=metric[self.action_id.ab_winner_metric],
+                score=score,
+            )
+        )

@@ -945,9 +945,19 @@ class CampaignCampaign(models.Model):
                     "user_id": campaign.user_id.id,
                     column: campaign.analytic_account_id.id,
                     "allow_timesheets": True,
+                    "type_ids": [fields.Command.set(self._campaign_task_stages().ids)],
                 }
             )
         return True
+
+    @api.model
+    def _campaign_task_stages(self):
+        """Stages of the campaigns' projects (seed 004): Not started, In progress, Done."""
+        xmlids = ("not_started", "in_progress", "done")
+        stages = self.env["project.task.type"]
+        for xmlid in xmlids:
+            stages |= self.env.ref(f"campaign_manager.project_task_type_{xmlid}", raise_if_not_found=False) or stages
+        return stages
 
     def action_view_actions(self):
         return self._action_view_related("campaign_manager.campaign_action_action")

@@ -263,6 +263,7 @@ class CampaignTarget(models.Model):
                 target._import_next_batch(rows, len(rows), set())
             else:
                 target.import_summary = target._import_progress_text()
+                # triggering a cron only sets a date: no rights on the cron needed
                 self.env.ref("campaign_manager.ir_cron_campaign_process").sudo()._trigger()
         return True
 

@@ -123,6 +123,32 @@ class CampaignTouchpoint(models.Model):
     res_model = fields.Char(string="Carried by Model", help="Technical name of the record that carried the touchpoint.")
     res_id = fields.Many2oneReference(string="Carried by Record", model_field="res_model")
     failure_reason = fields.Text()
+    date_not_before = fields.Datetime(
+        string="Not Before",
+        readonly=True,
+        help="The engine does not carry the touchpoint out before this date (send time of an A/B test combination).",
+    )
+    # A/B test of an email action
+    variant_id = fields.Many2one(
+        "campaign.action.variant",
+        string="Combination",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="A/B test: combination the contact received (the winner for the rest of the contacts).",
+    )
+    ab_group = fields.Selection(
+        selection=[("test", "Test share"), ("rest", "Rest (winner)")],
+        string="A/B Group",
+        readonly=True,
+        help="A/B test: whether the contact is in the test share or receives the winner.",
+    )
+    ab_hold = fields.Boolean(
+        string="Waiting for the Winner",
+        readonly=True,
+        help="A/B test: the contact receives the winner once it is chosen.",
+    )
+
     # Letters: where the printed letter of the contact is (pages of the run's PDF once complete)
     letter_attachment_id = fields.Many2one(
         "ir.attachment",
@@ -209,6 +235,7 @@ class CampaignTouchpoint(models.Model):
     _run_planned_idx = models.Index("(run_id, id) WHERE state = 'planned'")
     _campaign_dispatched_idx = models.Index("(campaign_id, date_dispatched) WHERE date_dispatched IS NOT NULL")
     _server_dispatched_idx = models.Index("(mail_server_id, date_dispatched) WHERE mail_server_id IS NOT NULL")
+    _res_idx = models.Index("(res_id, res_model) WHERE res_id IS NOT NULL")
     _landing_token_uniq = models.UniqueIndex("(landing_token) WHERE landing_token IS NOT NULL")
 
     @api.depends("landing_token")

@@ -4,7 +4,9 @@ from datetime import timedelta
 from odoo import fields, models
 from odoo.tools import SQL
 
-SHORT_URL = re.compile(r"https?://[^\s\]\)>]+/r/(?P<code>[A-Za-z0-9]+)(?:/m/\d+)?")
+SHORT_URL = re.compile(r"https?://[^\s\]\)>]+?/(?:cm/)?r/(?P<code>[A-Za-z0-9]+)(?:/m/\d+|/\d+/[0-9a-f]+)?")
+# A tracked link of mass mailing, personalised with the trace: <base>/r/<code>/m/<trace id>.
+TRACE_LINK = re.compile(r"/r/(?P<code>[A-Za-z0-9]+)/m/(?P<trace>\d+)")
 # A temporary SMTP answer (4xx) as smtplib reports it: "(451, b'...')".
 TEMPORARY_SMTP_ANSWER = re.compile(r"\(4\d\d, ")
 RETRY_DELAY_MINUTES = 5
@@ -67,6 +69,7 @@ class MailMail(models.Model):
         later, so nothing is sent twice. After the last retry they fail with the reason."""
         if failure_type and (failure_type == "mail_smtp" or TEMPORARY_SMTP_ANSWER.search(failure_reason or "")):
             campaign_of = self._campaign_of_mails()
+            # a system parameter, read whatever the user sending the queue
             max_retries = int(
                 self.env["ir.config_parameter"].sudo().get_param("campaign_manager.mail_retry_max", DEFAULT_MAX_RETRIES)
             )
@@ -88,6 +91,7 @@ class MailMail(models.Model):
                             ),
                         }
                     )
+                    # triggering a cron only sets a date: no rights on the cron needed
                     self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger(when)
                 others = self - retry
                 if not others:
@@ -131,14 +135,34 @@ class MailMail(models.Model):
         self.ensure_one()
         return self.mailing_id.campaign_action_id.campaign_id
 
+    def _get_tracking_url(self):
+        """Campaign emails use the campaign's signed open pixel (fast, and a forged address records
+        nothing), instead of mass mailing's."""
+        trace = self.mailing_trace_ids[:1]
+        if trace and self._campaign():
+            signature = self.env["mailing.trace"]._campaign_tracking_signature(trace.id)
+            return f"{self.get_base_url()}/cm/o/{trace.id}/{signature}.gif"
+        return super()._get_tracking_url()
+
     def _prepare_outgoing_body(self):
-        """Without open tracking, the tracking pixel of mass mailing is taken out again."""
+        """Campaign emails: tracked links go through the campaign's signed click route; without
+        open tracking, the tracking pixel is taken out again."""
         body = super()._prepare_outgoing_body()
         if body and self.mailing_id and self.mailing_trace_ids:
             campaign = self._campaign()
-            if campaign and not campaign.track_opens:
-                pixel = f'<img src="{self._get_tracking_url()}"/>'
-                body = body.replace(body.__class__(pixel), body.__class__(""))
+            if campaign:
+                trace = self.mailing_trace_ids[0]
+                signature = self.env["mailing.trace"]._campaign_tracking_signature(trace.id)
+
+                def signed(match):
+                    if int(match.group("trace")) != trace.id:
+                        return match.group(0)
+                    return f"/cm/r/{match.group('code')}/{trace.id}/{signature}"
+
+                body = body.__class__(TRACE_LINK.sub(signed, str(body)))
+                if not campaign.track_opens:
+                    pixel = f'<img src="{self._get_tracking_url()}"/>'
+                    body = body.replace(body.__class__(pixel), body.__class__(""))
         return body
 
     def _prepare_outgoing_list(self, mail_server=False, doc_to_followers=None):

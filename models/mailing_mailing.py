@@ -36,6 +36,15 @@ class MailingMailing(models.Model):
         copy=False,
         help="Run of the campaign action this mailing carried out.",
     )
+    campaign_variant_id = fields.Many2one(
+        "campaign.action.variant",
+        string="A/B Test Combination",
+        index="btree_not_null",
+        ondelete="restrict",
+        readonly=True,
+        copy=False,
+        help="Combination of a campaign A/B test this mailing sent to its part of the test share.",
+    )
 
     def write(self, vals):
         if (
@@ -153,15 +162,19 @@ class MailingMailing(models.Model):
     # ENGINE
     # ------------------------------------------------------------------
     @api.model
-    def _campaign_run_mailing(self, run):
+    def _campaign_run_mailing(self, run, variant=None):
         """The mailing of an email or SMS run, created on the first batch (run row locked, so that
-        two workers starting the same run create one mailing)."""
-        if run.mailing_id:
-            return run.mailing_id
+        two workers starting the same run create one mailing). In an A/B test run (email), ``variant``
+        gives the mailing of that combination's test share; without it, the mailing of the rest,
+        built from the winner."""
+        mailing = self._campaign_find_run_mailing(run, variant)
+        if mailing:
+            return mailing
         self.env.cr.execute(SQL("SELECT id FROM campaign_action_run WHERE id = %s FOR UPDATE", run.id))
-        run.invalidate_recordset(["mailing_id"])
-        if run.mailing_id:
-            return run.mailing_id
+        run.invalidate_recordset()
+        mailing = self._campaign_find_run_mailing(run, variant)
+        if mailing:
+            return mailing
         action = run.action_id
         campaign = action.campaign_id
         values = {
@@ -197,12 +210,45 @@ class MailingMailing(models.Model):
             run.mailing_id = mailing
             return mailing
         values.update(campaign._mailing_reply_values())
-        if action.mail_template_id:
-            template = action.mail_template_id
+        content = variant
+        if run.ab_date_decision and not variant:
+            content = run.ab_winner_variant_id
+            if not content:
+                raise UserError(
+                    self.env._("The winner of the A/B test of “%(action)s” is not chosen yet.", action=action.name)
+                )
+            values["mailing_domain"] = str(
+                [("campaign_touchpoint_ids", "any", [("run_id", "=", run.id), ("ab_group", "=", "rest")])]
+            )
+        if variant:
+            # a UTM source of its own (created by Email Marketing): what each combination's links
+            # bring in is told apart, for the revenue metric
+            del values["source_id"]
+            values["name"] = f"{action._utm_source_name()} #{run.run_number} - {variant.name}"
+            values["campaign_variant_id"] = variant.id
+            values["mailing_domain"] = str(
+                [
+                    (
+                        "campaign_touchpoint_ids",
+                        "any",
+                        [("run_id", "=", run.id), ("ab_group", "=", "test"), ("variant_id", "=", variant.id)],
+                    )
+                ]
+            )
+        if content:
+            content_mailing, template, subject, email_from = content._mailing_content()
+        else:
+            content_mailing, template, subject, email_from = action.mailing_id, action.mail_template_id, False, False
+        if template:
             values.update({"subject": template.subject, "body_html": template.body_html, "body_arch": False})
+        if subject:
+            values["subject"] = subject
+        if email_from:
+            values["email_from"] = email_from
+        if template:
             mailing = self.create(values)
         else:
-            mailing = action.mailing_id.copy(values)
+            mailing = content_mailing.copy(values)
         if campaign.track_clicks:
             # the links are the same for every recipient: shorten them once here, instead of once per
             # recipient when each email is rendered (mass mailing's biggest cost per recipient)
@@ -211,7 +257,8 @@ class MailingMailing(models.Model):
             )
         elif campaign.track_sales_links:
             mailing.body_html = mailing._campaign_add_utm_params(mailing.body_html)
-        run.mailing_id = mailing
+        if not variant:
+            run.mailing_id = mailing
         return mailing
 
     def _campaign_send_to(self, res_ids):
@@ -228,11 +275,18 @@ class MailingMailing(models.Model):
             self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
     @api.model
-    def _campaign_send(self, run, touchpoints):
-        """Queue the emails or SMS of a batch of touchpoints through the run's mailing. Idempotent:
-        a contact who already has a trace in this mailing (an earlier attempt got that far before
-        being interrupted) is linked to it, never mailed again."""
-        mailing = self._campaign_run_mailing(run)
+    def _campaign_find_run_mailing(self, run, variant=None):
+        if not variant:
+            return run.mailing_id
+        return self.search([("campaign_run_id", "=", run.id), ("campaign_variant_id", "=", variant.id)], limit=1)
+
+    @api.model
+    def _campaign_send(self, run, touchpoints, variant=None):
+        """Queue the emails or SMS of a batch of touchpoints through the run's mailing (the mailing
+        of ``variant`` for the test share of an A/B test). Idempotent: a contact who already has a
+        trace in this mailing (an earlier attempt got that far before being interrupted) is linked
+        to it, never mailed again."""
+        mailing = self._campaign_run_mailing(run, variant=variant)
         self.env.flush_all()
         self.env.cr.execute(
             SQL("SELECT id, partner_id FROM campaign_touchpoint WHERE id IN %s", tuple(touchpoints.ids))

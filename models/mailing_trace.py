@@ -1,7 +1,14 @@
 from collections import defaultdict
 
-from odoo import models
-from odoo.tools import SQL
+from odoo import fields, models, tools
+from odoo.tools import SQL, consteq
+
+# Signature of the tracking addresses of campaign emails (HMAC with the database secret), in hex.
+TRACKING_SIGNATURE_SCOPE = "campaign-mail-tracking"
+TRACKING_SIGNATURE_LENGTH = 20
+# A touchpoint opened or clicked moves forward to that state from these ones only.
+OPENABLE_STATES = ("queued", "sent", "bounced")
+CLICKABLE_STATES = ("queued", "sent", "bounced", "opened")
 
 # Trace fields whose change moves the touchpoints that the traces carried.
 SYNC_FIELDS = {"trace_status", "sent_datetime", "open_datetime", "reply_datetime", "links_click_datetime"}
@@ -88,3 +95,88 @@ class MailingTrace(models.Model):
                 )
             )
         self.env["campaign.touchpoint"].invalidate_model()
+
+    # ------------------------------------------------------------------
+    # SIGNED TRACKING ROUTES (controllers/tracking.py)
+    # ------------------------------------------------------------------
+    def _campaign_tracking_signature(self, trace_id):
+        """Signature of the tracking addresses of one trace (the database secret is read with
+        superuser rights: only the signature leaves this method)."""
+        return tools.hmac(self.env(su=True), TRACKING_SIGNATURE_SCOPE, int(trace_id))[:TRACKING_SIGNATURE_LENGTH]
+
+    def _campaign_signature_ok(self, trace_id, signature):
+        return isinstance(signature, str) and consteq(signature, self._campaign_tracking_signature(trace_id))
+
+    def _campaign_record_open(self, trace_id, signature):
+        """An open of a campaign email (pixel): the trace becomes opened once, the touchpoint counts
+        one more open. Nothing happens for a wrong signature."""
+        if not self._campaign_signature_ok(trace_id, signature):
+            return False
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE mailing_trace SET trace_status = 'open', open_datetime = %(now)s, write_date = %(now)s
+                    WHERE id = %(trace)s AND trace_status NOT IN ('open', 'reply')""",
+                now=now,
+                trace=trace_id,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint
+                      SET open_count = open_count + 1, date_opened = COALESCE(date_opened, %(now)s),
+                          state = CASE WHEN state IN %(openable)s THEN 'opened' ELSE state END
+                    WHERE mailing_trace_id = %(trace)s""",
+                now=now,
+                trace=trace_id,
+                openable=OPENABLE_STATES,
+            )
+        )
+        return True
+
+    def _campaign_record_click(self, code, trace_id, signature, ip=None):
+        """A click on a tracked link of a campaign email: one click recorded on the link (with the
+        trace), the trace opened and clicked, the touchpoint counting one more click. Nothing is
+        recorded for a wrong signature (the visitor is redirected all the same)."""
+        if not self._campaign_signature_ok(trace_id, signature):
+            return False
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """WITH trace AS (
+                       UPDATE mailing_trace
+                          SET trace_status = CASE WHEN trace_status IN ('open', 'reply') THEN trace_status
+                                                  ELSE 'open' END,
+                              open_datetime = CASE WHEN trace_status IN ('open', 'reply') THEN open_datetime
+                                                   ELSE %(now)s END,
+                              links_click_datetime = %(now)s, write_date = %(now)s
+                        WHERE id = %(trace)s
+                    RETURNING id, mass_mailing_id)
+                   INSERT INTO link_tracker_click (link_id, campaign_id, mailing_trace_id, mass_mailing_id, ip,
+                                                   create_date, write_date)
+                   SELECT c.link_id, l.campaign_id, trace.id, trace.mass_mailing_id, %(ip)s, %(now)s, %(now)s
+                     FROM trace, link_tracker_code c JOIN link_tracker l ON l.id = c.link_id
+                    WHERE c.code = %(code)s""",
+                now=now,
+                trace=trace_id,
+                ip=ip,
+                code=code,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint
+                      SET click_count = click_count + 1, date_clicked = COALESCE(date_clicked, %(now)s),
+                          date_opened = COALESCE(date_opened, %(now)s), open_count = GREATEST(open_count, 1),
+                          state = CASE WHEN state IN %(clickable)s THEN 'clicked' ELSE state END
+                    WHERE mailing_trace_id = %(trace)s""",
+                now=now,
+                trace=trace_id,
+                clickable=CLICKABLE_STATES,
+            )
+        )
+        return True
+
+    def _campaign_link_target(self, code):
+        """Address a tracked link redirects to (with its UTM parameters), or None."""
+        return self.env["link.tracker"]._campaign_redirect_url(code)

@@ -440,6 +440,20 @@ class CampaignAnalysisReport(models.Model):
             ),
         )
 
+    @api.model
+    def _action_sources_sql(self):
+        """(id, campaign_id, source_id) of the UTM sources attributed to an action: its own, and
+        those of the mailings of its A/B test combinations (one source per combination and run, so
+        that the test can rank them by revenue)."""
+        return SQL(
+            """SELECT ca.id, ca.campaign_id, ca.source_id FROM campaign_action ca WHERE ca.source_id IS NOT NULL
+               UNION ALL
+               SELECT ca.id, ca.campaign_id, mm.source_id
+                 FROM mailing_mailing mm
+                 JOIN campaign_action ca ON ca.id = mm.campaign_action_id
+                WHERE mm.campaign_variant_id IS NOT NULL"""
+        )
+
     def _facts_invoices(self, campaign_ids):
         """Posted customer invoices net of credit notes, untaxed, in company currency at the rate of
         their date (Odoo's own ``amount_untaxed_signed``)."""
@@ -455,8 +469,9 @@ class CampaignAnalysisReport(models.Model):
             SQL(
                 """FROM account_move m
                    JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
-              LEFT JOIN campaign_action a ON a.campaign_id = c.id AND a.source_id = m.source_id
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = m.source_id
                   WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %s""",
+                self._action_sources_sql(),
                 self._campaign_filter(campaign_ids, SQL("c.id")),
             ),
         )
@@ -480,8 +495,9 @@ class CampaignAnalysisReport(models.Model):
                    JOIN campaign_campaign c ON c.utm_campaign_id = so.campaign_id AND c.company_id = so.company_id
                    JOIN res_company rc ON rc.id = so.company_id
                    JOIN res_currency cur ON cur.id = rc.currency_id
-              LEFT JOIN campaign_action a ON a.campaign_id = c.id AND a.source_id = so.source_id
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = so.source_id
                   WHERE so.state = 'sale' AND %s""",
+                self._action_sources_sql(),
                 self._campaign_filter(campaign_ids, SQL("c.id")),
             ),
         )
@@ -509,8 +525,9 @@ class CampaignAnalysisReport(models.Model):
                 """FROM crm_lead l
                    JOIN campaign_campaign c ON c.utm_campaign_id = l.campaign_id
                                            AND (l.company_id IS NULL OR l.company_id = c.company_id)
-              LEFT JOIN campaign_action a ON a.campaign_id = c.id AND a.source_id = l.source_id
+              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = l.source_id
                   WHERE %s""",
+                self._action_sources_sql(),
                 self._campaign_filter(campaign_ids, SQL("c.id")),
             ),
         )

@@ -3,8 +3,8 @@ from odoo.tools import SQL
 
 
 class CampaignTodo(models.Model):
-    """What is left to do on a campaign (seed 004): its draft actions and its project's open tasks,
-    with the days remaining before each is due."""
+    """What is left to do on a campaign (seed 004): its draft actions and its project's open tasks
+    (not done, not in a folded stage such as “Done”), with the days remaining before each is due."""
 
     _name = "campaign.todo"
     _description = "Campaign To-Do Item"
@@ -43,7 +43,9 @@ class CampaignTodo(models.Model):
                        NULL, t.id
                   FROM project_task t
                   JOIN campaign_campaign c ON c.project_id = t.project_id
+                  LEFT JOIN project_task_type st ON st.id = t.stage_id
                  WHERE t.state NOT IN ('1_done', '1_canceled') AND t.active AND c.state NOT IN ('done', 'cancelled')
+                   AND st.fold IS NOT TRUE
             )""",
                 SQL.identifier(self._table),
             )

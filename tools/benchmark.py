@@ -265,21 +265,19 @@ def step_route_urls(env, ids, count):
         [ids["action"], count],
     )
     rows = env.cr.fetchall()
-    mail_model = env["mail.mail"]
+    traces = env["mailing.trace"]
     mailing = env["campaign.action"].browse(ids["action"]).run_ids.mailing_id
     tracker = env["link.tracker"].search([("mass_mailing_id", "=", mailing.id)], limit=1)
     folder = ROOT / "var"
     folder.mkdir(exist_ok=True)
     pixel = folder / "urls_pixel.txt"
     click = folder / "urls_click.txt"
-    pixel.write_text(
-        "\n".join(
-            f"/mail/track/{mail}/{mail_model._generate_mail_recipient_token(mail)}/blank.gif"
-            for _tp, _trace, mail in rows
-        )
-        + "\n"
+    # the signed routes of campaign emails, as written in the emails (see models/mail_mail.py)
+    signatures = {trace: traces._campaign_tracking_signature(trace) for _tp, trace, _mail in rows}
+    pixel.write_text("\n".join(f"/cm/o/{trace}/{signatures[trace]}.gif" for _tp, trace, _mail in rows) + "\n")
+    click.write_text(
+        "\n".join(f"/cm/r/{tracker.code}/{trace}/{signatures[trace]}" for _tp, trace, _mail in rows) + "\n"
     )
-    click.write_text("\n".join(f"/r/{tracker.code}/m/{trace}" for _tp, trace, _mail in rows) + "\n")
     # first opens and clicks are recorded once per touchpoint whatever the hits: open them all first
     env["mailing.trace"].browse([trace for _tp, trace, _mail in rows]).set_opened()
     env.cr.execute(
@@ -367,21 +365,20 @@ def wait_for_http(port, timeout=120):
 def measure_routes(args, db, ids):
     """Odoo with 2 workers, wrk (or a Python client) from another process on loopback, each route
     for ``args.route_seconds``; then check that every answered hit was recorded once."""
-    import shutil  # noqa: PLC0415
     import socket  # noqa: PLC0415
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    before = call_step(args, "route_urls", db, ids=json.dumps(ids), limit=2000)
+    urls = call_step(args, "route_urls", db, ids=json.dumps(ids), limit=2000)
     server = subprocess.Popen(
+        # one database given with -d (no --db-filter): Odoo does not list the databases at each request
         [
             *args.odoo_bin.split(),
             "-c",
             args.config,
             "-d",
             db,
-            f"--db-filter=^{db}$",
             "--workers=2",
             "--max-cron-threads=0",
             f"--http-port={port}",
@@ -395,26 +392,11 @@ def measure_routes(args, db, ids):
         wait_for_http(port)
         script = ROOT / "var" / "bench_urls.lua"
         script.write_text(WRK_SCRIPT)
-        for route in ("pixel", "click"):
-            env = dict(os.environ, BENCH_URLS=before[route])
-            if shutil.which("wrk"):
-                completed = subprocess.run(
-                    ["wrk", "-t2", "-c16", f"-d{args.route_seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"],
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    check=True,
-                )
-                output = completed.stdout
-                total = int(output.split(" requests in ")[0].split()[-1])
-                errors = 0
-                for line in output.splitlines():
-                    if "Non-2xx or 3xx responses" in line:
-                        errors = int(line.split(":")[-1])
-                    if "Socket errors" in line:
-                        errors += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
-            else:
-                total, errors = python_load(port, before[route], args.route_seconds)
+        for route in ROUTES:
+            load(port, urls[route], script, 3)  # warm-up: both workers load their registry and caches
+        before = call_step(args, "route_counts", db, ids=json.dumps(ids))
+        for route in ROUTES:
+            total, errors = load(port, urls[route], script, args.route_seconds)
             results[route] = {"requests": total, "errors": errors, "per_second": total / args.route_seconds}
     finally:
         server.terminate()
@@ -423,6 +405,35 @@ def measure_routes(args, db, ids):
     results["pixel"]["recorded"] = after["opens"] - before["opens"]
     results["click"]["recorded"] = after["clicks"] - before["clicks"]
     return results
+
+
+ROUTES = ("pixel", "click")
+
+
+def load(port, url_file, script, seconds):
+    """(requests answered, errors) of ``seconds`` of load on the URLs of ``url_file``: wrk from
+    another process when installed, else the Python client."""
+    import shutil  # noqa: PLC0415
+
+    if not shutil.which("wrk"):
+        return python_load(port, url_file, seconds)
+    env = dict(os.environ, BENCH_URLS=url_file)
+    completed = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    output = completed.stdout
+    total = int(output.split(" requests in ")[0].split()[-1])
+    errors = 0
+    for line in output.splitlines():
+        if "Non-2xx or 3xx responses" in line:
+            errors = int(line.split(":")[-1])
+        if "Socket errors" in line:
+            errors += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
+    return total, errors
 
 
 def python_load(port, url_file, seconds, threads=16):

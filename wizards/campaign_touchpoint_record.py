@@ -139,7 +139,12 @@ class CampaignTouchpointRecord(models.TransientModel):
         if self.action_id.campaign_id != self.campaign_id:
             raise UserError(self.env._("The action must belong to the chosen campaign."))
         if self.action_id.audience_less:
-            raise UserError(self.env._("A web link reaches no contact: there is no outcome to record."))
+            raise UserError(
+                self.env._(
+                    "This action reaches no contact (a web link, or one task for the action): there is no "
+                    "outcome to record."
+                )
+            )
         touchpoint = self._touchpoint_to_record()
         if touchpoint.partner_id != self.partner_id or touchpoint.action_id != self.action_id:
             raise UserError(self.env._("The touchpoint does not belong to this action and contact."))
