@@ -24,6 +24,7 @@
         "security/campaign_campaign_security.xml",
         "security/mailing_mailing_security.xml",
         "security/campaign_wizard_security.xml",
+        "security/calendar_attendee_security.xml",
         "data/campaign_campaign_data.xml",
         "data/ir_cron_data.xml",
         "data/project_task_type_data.xml",

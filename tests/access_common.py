@@ -26,6 +26,7 @@ PERMS = {
     "campaign.campaign": CAMPAIGN_DATA,
     "campaign.target": CAMPAIGN_DATA,
     "campaign.action": CAMPAIGN_DATA,
+    "campaign.action.variant": CAMPAIGN_DATA,
     "campaign.action.run": EXECUTION_DATA,
     "campaign.touchpoint": EXECUTION_DATA,
     "campaign.weblink": CAMPAIGN_DATA,
@@ -46,6 +47,7 @@ WATCHED_TABLES = (
     "campaign_target",
     "campaign_target_partner_rel",
     "campaign_action",
+    "campaign_action_variant",
     "campaign_action_run",
     "campaign_touchpoint",
     "campaign_weblink",
@@ -67,6 +69,9 @@ WATCHED_TABLES = (
     "account_analytic_account",
     "project_project",
     "mail_activity",
+    "project_task",
+    "calendar_event",
+    "calendar_attendee",
 )
 
 
@@ -237,6 +242,11 @@ class AccessCase(CampaignCase):
             cls._email_action(campaign, name=f"Offer {key}", fixed_cost=50.0, date_start=fields.Datetime.now()),
             grant,
         )
+        variant = cls._add(
+            "campaign.action.variant",
+            cls.env["campaign.action.variant"].create({"action_id": action.id, "subject": f"Offer {key}, B side"}),
+            grant,
+        )
         web_action = cls._add(
             "campaign.action",
             cls.env["campaign.action"].create(
@@ -304,6 +314,7 @@ class AccessCase(CampaignCase):
             "campaign.campaign": cls._add("campaign.campaign", campaign, grant),
             "campaign.target": target,
             "campaign.action": action,
+            "campaign.action.variant": variant,
             "campaign.weblink": weblink,
             "campaign.action.run": run,
             "campaign.touchpoint": touchpoints[0],

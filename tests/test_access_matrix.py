@@ -1,7 +1,7 @@
 from contextlib import closing
 
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .access_common import PERMS, VISIBLE_CAMPAIGNS, AccessCase
 
@@ -11,6 +11,7 @@ FIELDS = {
     "campaign.campaign": "budget",
     "campaign.target": "name",
     "campaign.action": "name",
+    "campaign.action.variant": "subject",
     "campaign.action.run": "log",
     "campaign.touchpoint": "note",
     "campaign.weblink": "sequence",
@@ -120,6 +121,8 @@ class TestAccessMatrix(AccessCase):
             return {"campaign_id": campaign.id, "name": "New", "source": "manual", "partner_ids": self.partners.ids}
         if model == "campaign.action":
             return {"campaign_id": campaign.id, "name": "New", "channel": "email"}
+        if model == "campaign.action.variant":
+            return {"action_id": samples["campaign.action"].id, "name": f"V{number}"}
         if model == "campaign.action.run":
             return {"action_id": samples["campaign.action"].id, "run_number": 100 + number}
         if model == "campaign.touchpoint":
@@ -179,3 +182,61 @@ class TestAccessMatrix(AccessCase):
         self.assertEqual(
             self.samples["c1_company"]["campaign.campaign"].with_user(self.users["accountant"]).budget, 1000
         )
+
+    def test_events_and_tasks_follow_the_campaign(self):
+        """The calendar and projects show their events' attendees and their tasks to every employee:
+        those of a campaign (its contacts) follow the campaign. A personal campaign's event is
+        private (colleagues see the time taken) and its project open to its followers only."""
+        users = self.users
+        for key in ("c1_company", "c1_a"):
+            campaign = self.samples[key]["campaign.campaign"]
+            owner = campaign.user_id
+            campaign.action_ids.action_cancel()  # only the event and the task run
+            self.env["campaign.action"].create(
+                [
+                    {
+                        "campaign_id": campaign.id,
+                        "name": "Webinar",
+                        "channel": "event",
+                        "user_id": owner.id,
+                        "event_name": f"Webinar {key}",
+                        "event_delay": 7,
+                        "event_delay_unit": "days",
+                    },
+                    {"campaign_id": campaign.id, "name": "Call", "channel": "task", "user_id": owner.id},
+                ]
+            )
+            Form(
+                self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)
+            ).save().action_launch()
+        self.env["campaign.action"]._cron_process()
+        failures = []
+        for key in ("c1_company", "c1_a"):
+            campaign = self.samples[key]["campaign.campaign"]
+            attendees = self.env["calendar.attendee"].search(
+                [("event_id.campaign_run_id.campaign_id", "=", campaign.id)]
+            )
+            tasks = self.env["project.task"].search([("project_id", "=", campaign.project_id.id)])
+            self.assertEqual((attendees.partner_id & self.partners, len(tasks)), (self.partners, 2), key)
+            for login, user in users.items():
+                with self._case(failures, campaign=key, user=login):
+                    self.env.invalidate_all()
+                    if login in ("portal", "public"):
+                        with self.assertRaises(AccessError):
+                            self.env["calendar.attendee"].with_user(user).search([("id", "in", attendees.ids)])
+                        continue
+                    shown = login == "manager" or campaign.scope == "company" or campaign.user_id == user
+                    if campaign.company_id not in user.company_ids:
+                        shown = False
+                    found = self.env["calendar.attendee"].with_user(user).search([("id", "in", attendees.ids)])
+                    self.assertEqual(
+                        found.partner_id & self.partners, self.partners if shown else self.partners.browse()
+                    )
+                    event = attendees.event_id.with_user(user)
+                    if campaign.scope == "personal" and campaign.user_id != user:
+                        self.assertEqual(event.read(["name", "partner_ids"])[0]["partner_ids"], [], "private event")
+                    # the tasks: the project's rights (a personal campaign's: its followers and assignees)
+                    visible_tasks = self.env["project.task"].with_user(user).search([("id", "in", tasks.ids)])
+                    expected = campaign.scope == "company" and campaign.company_id in user.company_ids
+                    self.assertEqual(bool(visible_tasks), expected or campaign.user_id == user)
+        self.assertFalse(failures, "\n".join(failures))

@@ -25,7 +25,7 @@ NAVIGATION = {
         "action_view_touchpoints",
     },
     "campaign.action": {"action_open_duplicate", "action_view_runs", "action_view_touchpoints", "action_view_weblinks"},
-    "campaign.action.run": {"action_view_touchpoints"},
+    "campaign.action.run": {"action_view_tasks", "action_view_touchpoints"},
     "campaign.touchpoint": {"action_record_outcome"},
     "campaign.touchpoint.type": {"action_view_actions"},
     "campaign.weblink": {"action_download_qr_code"},

@@ -147,6 +147,46 @@ class TestAccessRoutes(HttpCase, CampaignCase):
         self.assertEqual((touchpoint.state, touchpoint.click_count), ("clicked", 1))
         self.assertEqual((theirs.state, theirs.click_count), ("sent", 0))
 
+    def test_signed_open_and_click(self):
+        """Campaign emails carry their own signed open and click addresses: a signature is good for
+        its trace only, and a click for the links of the trace's own email only."""
+        touchpoint, theirs = self.ours["email"][0], self.theirs["email"][0]
+        trace, their_trace = touchpoint.mailing_trace_id, theirs.mailing_trace_id
+        sign = self.env["mailing.trace"]._campaign_tracking_signature
+        signature, their_signature = sign(trace.id), sign(their_trace.id)
+        ghost = their_trace.id + 10**6
+        self._same_as(
+            [
+                f"/cm/o/{trace.id}/{signature[:-4]}.gif",
+                f"/cm/o/{trace.id}/{self._altered(signature)}.gif",
+                f"/cm/o/{trace.id}/{their_signature}.gif",
+                f"/cm/o/{their_trace.id}/{signature}.gif",
+            ],
+            f"/cm/o/{ghost}/{sign(ghost)}.gif",
+        )
+        link = self.env["link.tracker"].search([("mass_mailing_id", "=", trace.mass_mailing_id.id)])
+        their_link = self.env["link.tracker"].search([("mass_mailing_id", "=", their_trace.mass_mailing_id.id)])
+        self.assertEqual((len(link), len(their_link)), (1, 1))
+        status, _location, _body = self._same_as(
+            [
+                # our signed address with their link: the redirect, and no click anywhere
+                f"/cm/r/{their_link.code}/{trace.id}/{signature}",
+                f"/cm/r/{their_link.code}/{their_trace.id}/{signature}",
+                f"/cm/r/{their_link.code}/{their_trace.id}/{self._altered(their_signature)}",
+            ],
+            f"/cm/r/{their_link.code}/{ghost}/{sign(ghost)}",
+        )
+        self.assertEqual(status, 302)
+
+        def clicks(link):
+            return self.env["link.tracker.click"].search_count([("link_id", "=", link.id)])
+
+        self.assertEqual((clicks(link), clicks(their_link)), (0, 0))
+        self.url_open(f"/cm/r/{link.code}/{trace.id}/{signature}", allow_redirects=False)
+        self.env.invalidate_all()
+        self.assertEqual((touchpoint.state, touchpoint.click_count, clicks(link)), ("clicked", 1, 1))
+        self.assertEqual((theirs.state, theirs.click_count, clicks(their_link)), ("sent", 0, 0))
+
     def test_email_unsubscribe(self):
         touchpoint, other, theirs = self.ours["email"][0], self.ours["email"][1], self.theirs["email"][0]
         mailing, their_mailing = touchpoint.mailing_id, theirs.mailing_id
