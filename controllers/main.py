@@ -1,3 +1,5 @@
+from werkzeug.exceptions import NotFound
+
 from odoo import http
 from odoo.addons.mass_mailing.controllers.main import MassMailController
 from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
@@ -8,6 +10,17 @@ from odoo.tools import SQL
 class CampaignMassMailController(MassMailController):
     """Mass mailing's public routes (open pixel, unsubscribe) also move the campaign touchpoints.
     Tokens are checked by mass mailing before anything changes."""
+
+    def _check_mailing_email_token(self, mailing_id, document_id, email, hash_token, required_mailing_id=False):
+        mailing_sudo = super()._check_mailing_email_token(
+            mailing_id, document_id, email, hash_token, required_mailing_id=required_mailing_id
+        )
+        # Without a token, Email Marketing lets its users open any mailing's pages (view it rendered
+        # for any contact, unsubscribe from it): a campaign's mailing only to those who may read it,
+        # as for a mailing that does not exist otherwise (the routes answer "unauthorized")
+        if mailing_sudo and not hash_token and not mailing_sudo.with_user(request.env.user).has_access("read"):
+            raise NotFound()
+        return mailing_sudo
 
     @http.route()
     def track_mail_open(self, mail_id, token, **post):
@@ -33,15 +46,22 @@ class CampaignMassMailController(MassMailController):
 
     def _mailing_unsubscribe_from_document(self, mailing, document_id, email, hash_token):
         response = super()._mailing_unsubscribe_from_document(mailing, document_id, email, hash_token)
-        # the visitor is anonymous; mass mailing checked the token: only that mailing's touchpoints move
-        request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
+        self._campaign_mark_unsubscribed(mailing, document_id, email, hash_token)
         return response
 
     def _mailing_unsubscribe_from_list(self, mailing, document_id, email, hash_token):
         response = super()._mailing_unsubscribe_from_list(mailing, document_id, email, hash_token)
-        # the visitor is anonymous; mass mailing checked the token: only that mailing's touchpoints move
-        request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(mailing, document_id, email)
+        self._campaign_mark_unsubscribed(mailing, document_id, email, hash_token)
         return response
+
+    def _campaign_mark_unsubscribed(self, mailing, document_id, email, hash_token):
+        # The visitor may be anonymous and mass mailing checked the mailing (and the token when there
+        # is one): only that mailing's touchpoints move, as superuser. Only the token binds the contact
+        # (document) to the address: without one, a logged-in user unsubscribes their own address,
+        # never the contact named in the URL.
+        request.env["campaign.touchpoint"].sudo()._campaign_mark_unsubscribed(
+            mailing, document_id if hash_token else False, email
+        )
 
 
 class CampaignMailingSMSController(MailingSMSController):

@@ -1866,7 +1866,7 @@ class CampaignAction(models.Model):
         if not start:
             raise UserError(self.env._("The event of “%(action)s” has no date.", action=self.name))
         organizer = self.event_user_id or self.user_id
-        return {
+        values = {
             "name": self.event_name or self.name,
             "start": start,
             "stop": start + timedelta(hours=self.event_duration or 1.0),
@@ -1875,3 +1875,7 @@ class CampaignAction(models.Model):
             "user_id": organizer.id,
             "partner_ids": [fields.Command.set(organizer.partner_id.ids)],
         }
+        if self.campaign_id.scope == "personal":
+            # the attendees are the owner's own contacts: colleagues see the time taken, not who comes
+            values["privacy"] = "private"
+        return values

@@ -939,16 +939,18 @@ class CampaignCampaign(models.Model):
         column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
         for campaign in self.filtered(lambda c: not c.project_id):
             campaign.action_create_analytic_account()
-            campaign.project_id = self.env["project.project"].create(
-                {
-                    "name": campaign.name,
-                    "company_id": campaign.company_id.id,
-                    "user_id": campaign.user_id.id,
-                    column: campaign.analytic_account_id.id,
-                    "allow_timesheets": True,
-                    "type_ids": [fields.Command.set(self._campaign_task_stages().ids)],
-                }
-            )
+            values = {
+                "name": campaign.name,
+                "company_id": campaign.company_id.id,
+                "user_id": campaign.user_id.id,
+                column: campaign.analytic_account_id.id,
+                "allow_timesheets": True,
+                "type_ids": [fields.Command.set(self._campaign_task_stages().ids)],
+            }
+            if campaign.scope == "personal":
+                # its tasks name the owner's own contacts: only its followers and assignees see them
+                values["privacy_visibility"] = "followers"
+            campaign.project_id = self.env["project.project"].create(values)
         return True
 
     @api.model

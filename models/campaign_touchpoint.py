@@ -277,7 +277,8 @@ class CampaignTouchpoint(models.Model):
     @api.model
     def _campaign_mark_unsubscribed(self, mailing, document_id, email):
         """A recipient unsubscribed from a campaign mailing (token already checked by mass
-        mailing): their touchpoints of that mailing become unsubscribed."""
+        mailing): their touchpoints of that mailing become unsubscribed, once (the link used again
+        keeps the first date)."""
         if not mailing or not mailing.campaign_action_id:
             return
         try:
@@ -288,7 +289,8 @@ class CampaignTouchpoint(models.Model):
         self.env.cr.execute(
             SQL(
                 """UPDATE campaign_touchpoint tp SET state = 'unsubscribed', date_unsubscribed = %(now)s
-                    WHERE tp.mailing_id = %(mailing)s AND tp.state NOT IN ('failed', 'excluded', 'cancelled')
+                    WHERE tp.mailing_id = %(mailing)s
+                      AND tp.state NOT IN ('failed', 'excluded', 'cancelled', 'unsubscribed')
                       AND (tp.partner_id = %(partner)s
                            OR tp.partner_id IN (SELECT id FROM res_partner WHERE email_normalized = %(email)s))""",
                 now=fields.Datetime.now(),
@@ -302,14 +304,15 @@ class CampaignTouchpoint(models.Model):
     @api.model
     def _campaign_mark_sms_unsubscribed(self, traces):
         """Recipients opted out through the “STOP SMS” link of a campaign SMS (trace already
-        checked by SMS Marketing): the touchpoints of those traces become unsubscribed."""
+        checked by SMS Marketing): the touchpoints of those traces become unsubscribed, once."""
         if not traces:
             return
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """UPDATE campaign_touchpoint SET state = 'unsubscribed', date_unsubscribed = %s
-                    WHERE mailing_trace_id IN %s AND state NOT IN ('failed', 'excluded', 'cancelled')""",
+                    WHERE mailing_trace_id IN %s
+                      AND state NOT IN ('failed', 'excluded', 'cancelled', 'unsubscribed')""",
                 fields.Datetime.now(),
                 tuple(traces.ids),
             )

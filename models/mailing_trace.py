@@ -137,8 +137,23 @@ class MailingTrace(models.Model):
     def _campaign_record_click(self, code, trace_id, signature, ip=None):
         """A click on a tracked link of a campaign email: one click recorded on the link (with the
         trace), the trace opened and clicked, the touchpoint counting one more click. Nothing is
-        recorded for a wrong signature (the visitor is redirected all the same)."""
+        recorded for a wrong signature, nor for a link of another mailing (the visitor is redirected
+        all the same)."""
         if not self._campaign_signature_ok(trace_id, signature):
+            return False
+        # the signature covers the trace only: the code must be a link of the trace's own mailing, or
+        # one email's address would credit clicks to any link (other campaigns', web links)
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1 FROM mailing_trace t
+                     JOIN link_tracker l ON l.mass_mailing_id = t.mass_mailing_id
+                     JOIN link_tracker_code c ON c.link_id = l.id
+                    WHERE t.id = %s AND c.code = %s""",
+                trace_id,
+                code,
+            )
+        )
+        if not self.env.cr.fetchone():
             return False
         now = fields.Datetime.now()
         self.env.cr.execute(

@@ -44,20 +44,28 @@ class ResPartner(models.Model):
         if partner_ids:
             self.env.cr.execute(
                 SQL(
-                    """SELECT DISTINCT ON (partner_id) partner_id, id FROM campaign_touchpoint
+                    """SELECT partner_id, id FROM campaign_touchpoint
                         WHERE partner_id IN %s AND channel = 'landing' AND landing_token IS NOT NULL
                           AND state IN %s %s
-                        ORDER BY partner_id, id DESC""",
+                        ORDER BY id DESC""",
                     partner_ids,
                     CARRIED_STATES,
                     SQL("AND campaign_id = %s", campaign_id) if campaign_id else SQL(),
                 )
             )
-            rows = dict(self.env.cr.fetchall())
-            # the page address is read for contacts the user may already read
-            touchpoints = self.env["campaign.touchpoint"].sudo().browse(list(rows.values()))
-            by_id = {touchpoint.id: touchpoint.landing_url for touchpoint in touchpoints}
-            urls = {partner_id: by_id[tp_id] for partner_id, tp_id in rows.items()}
+            rows = self.env.cr.fetchall()
+            # the address is a visitor's credential: only of the touchpoints the user may read (the
+            # rules keep other users' personal campaigns and other companies out), the latest one
+            touchpoints = self.env["campaign.touchpoint"].browse({tp_id for _partner_id, tp_id in rows})
+            readable = set(touchpoints._filtered_access("read").ids)
+            latest = {}
+            for partner_id, tp_id in rows:
+                if tp_id in readable:
+                    latest.setdefault(partner_id, tp_id)
+            # the key of a page is read as superuser once the rules have chosen the touchpoints
+            pages = self.env["campaign.touchpoint"].sudo().browse(list(latest.values()))
+            by_id = {touchpoint.id: touchpoint.landing_url for touchpoint in pages}
+            urls = {partner_id: by_id[tp_id] for partner_id, tp_id in latest.items()}
         for partner in self:
             partner.campaign_landing_url = urls.get(partner.id, False)
 

@@ -15,3 +15,6 @@ from . import test_tracking_routes
 from . import test_concurrency
 from . import test_data_protection
 from . import test_import
+from . import test_access_matrix
+from . import test_access_methods
+from . import test_access_routes

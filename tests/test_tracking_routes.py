@@ -88,7 +88,7 @@ class TestTrackingRoutes(HttpCase, CampaignCase):
         self.assertEqual(touchpoint.open_count, 2)
         other = self.touchpoints[1]
         for forged in (
-            f"/cm/o/{trace.id}/{signature[:-1]}0.gif",  # altered
+            f"/cm/o/{trace.id}/{signature[:-1]}{'1' if signature[-1] == '0' else '0'}.gif",  # altered
             f"/cm/o/{trace.id}/{signature[:8]}.gif",  # truncated
             f"/cm/o/{other.mailing_trace_id.id}/{signature}.gif",  # replayed on another trace
             f"/cm/o/999999999/{signature}.gif",  # a trace that does not exist

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -15,6 +15,13 @@ class CampaignActionDuplicate(models.TransientModel):
         required=True,
         domain="[('state', 'not in', ('done', 'cancelled'))]",
     )
+
+    @api.constrains("action_ids", "campaign_ids")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.action_ids.sudo(False).check_access("read")
+        self.campaign_ids.sudo(False).check_access("read")
 
     def action_duplicate(self):
         self.ensure_one()

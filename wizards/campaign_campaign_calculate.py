@@ -57,6 +57,13 @@ class CampaignCampaignCalculate(models.TransientModel):
                 channels = wizard.campaign_id.action_ids.mapped("channel")
                 wizard.channel = channels[0] if channels else "email"
 
+    @api.constrains("campaign_id", "action_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.campaign_id.sudo(False).check_access("read")
+        self.action_id.sudo(False).check_access("read")
+
     @api.model_create_multi
     def create(self, vals_list):
         wizards = super().create(vals_list)

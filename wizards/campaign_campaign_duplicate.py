@@ -22,6 +22,12 @@ class CampaignCampaignDuplicate(models.TransientModel):
         for wizard in self:
             wizard.name = wizard.campaign_id._unique_copy_name() if wizard.campaign_id else False
 
+    @api.constrains("campaign_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.campaign_id.sudo(False).check_access("read")
+
     def action_duplicate(self):
         self.ensure_one()
         campaign = self.campaign_id

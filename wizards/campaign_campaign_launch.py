@@ -62,6 +62,12 @@ class CampaignCampaignLaunch(models.TransientModel):
             missing = wizard.campaign_id._missing_for_launch() if wizard.campaign_id else []
             wizard.missing = "\n".join(f"- {item}" for item in missing) or False
 
+    @api.constrains("campaign_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.campaign_id.sudo(False).check_access("read")
+
     def _apply_mode(self):
         """Write the chosen start on the actions that start the campaign (nothing when "as planned").
         Also used by the order wizard's schedule step, on a record in memory."""

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CampaignCampaignLaunchLine(models.TransientModel):
@@ -12,3 +12,10 @@ class CampaignCampaignLaunchLine(models.TransientModel):
     duplicates = fields.Integer(string="Duplicates Removed", readonly=True)
     excluded = fields.Integer(readonly=True, help="Archived, without usable address, blacklisted, opted out...")
     final = fields.Integer(string="Contacts Reached", readonly=True)
+
+    @api.constrains("wizard_id", "action_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.wizard_id.sudo(False).check_access("read")
+        self.action_id.sudo(False).check_access("read")

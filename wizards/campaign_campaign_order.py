@@ -171,6 +171,13 @@ class CampaignCampaignOrder(models.TransientModel):
                     )
                 )
 
+    @api.constrains("campaign_id", "launch_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.campaign_id.sudo(False).check_access("read")
+        self.launch_id.sudo(False).check_access("read")
+
     # ------------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------------

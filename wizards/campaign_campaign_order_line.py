@@ -25,6 +25,13 @@ class CampaignCampaignOrderLine(models.TransientModel):
             line.missing = "\n".join(missing) or False
             line.is_complete = not missing
 
+    @api.constrains("wizard_id", "action_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.wizard_id.sudo(False).check_access("read")
+        self.action_id.sudo(False).check_access("read")
+
     def _selection_schedule_type(self):
         return self.env["campaign.action"]._fields["schedule_type"]._description_selection(self.env)
 

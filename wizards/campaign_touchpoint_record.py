@@ -106,6 +106,14 @@ class CampaignTouchpointRecord(models.TransientModel):
         for wizard in self:
             wizard.follow_up_user_id = wizard.action_id.user_id or wizard.campaign_id.user_id or self.env.user
 
+    @api.constrains("touchpoint_id", "campaign_id", "action_id")
+    def _check_access_campaign(self):
+        # constraints run as superuser: the user's own rights decide, so that a wizard never shows nor
+        # works on a record its user may not read
+        self.touchpoint_id.sudo(False).check_access("read")
+        self.campaign_id.sudo(False).check_access("read")
+        self.action_id.sudo(False).check_access("read")
+
     @api.onchange("campaign_id")
     def _onchange_campaign_id(self):
         if self.action_id.campaign_id != self.campaign_id:
