@@ -1581,12 +1581,14 @@ class CampaignAction(models.Model):
     @api.model
     def _cron_process(self, batch_size=None, time_budget=None):
         """Scheduled job: import the queued contact files, start the runs that are due, choose the
-        winners of the A/B tests that are due, then carry out the pending touchpoints."""
+        winners of the A/B tests that are due, carry out the pending touchpoints, and bring the click
+        counts of the campaign links up to date."""
         deadline = monotonic() + (time_budget if time_budget is not None else 3600 * 24)
         self.env["campaign.target"]._process_queued_imports(deadline)
         self._start_due_runs()
         self.env["campaign.action.run"]._ab_choose_winners()
         self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)
+        self.env["link.tracker"]._campaign_refresh_click_counts()
 
     @api.model
     def _start_due_runs(self, now=None):

@@ -113,6 +113,8 @@ class TestTrackingRoutes(HttpCase, CampaignCase):
         self.assertTrue(touchpoint.date_opened, "a click proves the email was opened")
         clicks = self.env["link.tracker.click"].search([("link_id", "=", tracker.id)])
         self.assertEqual(len(clicks), 1)
+        self.env["campaign.action"]._cron_process()
+        self.assertEqual(tracker.count, 1, "the link's click count is brought up to date by the campaign job")
         self.assertEqual((clicks.mailing_trace_id, clicks.campaign_id), (trace, self.campaign.utm_campaign_id))
         self.assertEqual(trace.trace_status, "open")
         self.assertTrue(trace.links_click_datetime)
