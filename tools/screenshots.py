@@ -253,8 +253,8 @@ def shot_launch(s):
 
 
 def shot_actions(s):
-    # A follow-up: the webhook called after the landing pages of JanOffers.
-    action = s.ref("campaign_manager.campaign_action_janoffers_webhook_demo")
+    # A follow-up: the SMS sent 3 days after the offer email of JanOffers.
+    action = s.ref("campaign_manager.campaign_action_janoffers_sms_demo")
     s.open(f"action-campaign_manager.campaign_action_action/{action}", ".o_form_view .o_notebook")
     s.shot("action-followup")
     # A recurring email with its send-time suggestion, from the past opens of its contacts.
