@@ -338,7 +338,9 @@ class CampaignAction(models.Model):
         precompute=True,
         help="Text of the SMS. Placeholders such as {{ object.name }} are replaced for each contact.",
     )
-    sms_allow_unsubscribe = fields.Boolean(
+    # Not named like SMS Marketing's sms_allow_unsubscribe: its SMS widget reads a field of that name on
+    # any record and then needs what only mailings give it, which broke this form.
+    sms_opt_out_link = fields.Boolean(
         string="Include Opt-out Link",
         default=True,
         help="Add a “STOP SMS” link: a contact who follows it is blacklisted and their touchpoint "

@@ -432,7 +432,10 @@ class CampaignTarget(models.Model):
             query = self._filter_model("crm.lead", self.filter_user_id)._search(domain)
             return query.select(SQL.identifier(query.table, "partner_id"))
         if self.source == "mailing_list":
-            if not self.mailing_list_ids:
+            # sudo: only the ids of the target's lists, for the count; accountants read campaigns
+            # without Email Marketing's right to read mailing lists.
+            list_ids = self.sudo().mailing_list_ids.ids
+            if not list_ids:
                 return SQL("SELECT NULL::integer WHERE FALSE")
             # Lists are read through subscriptions; the partner is matched on the normalised email.
             return SQL(
@@ -441,7 +444,7 @@ class CampaignTarget(models.Model):
                      JOIN mailing_contact mc ON mc.id = s.contact_id
                      JOIN res_partner p ON p.email_normalized = mc.email_normalized
                     WHERE s.list_id IN %s""",
-                tuple(self.mailing_list_ids.ids),
+                tuple(list_ids),
             )
         return SQL("SELECT partner_id FROM campaign_target_partner_rel WHERE target_id = %s", self.id)
 
@@ -635,7 +638,8 @@ class CampaignTarget(models.Model):
             blacklisted = SQL("FALSE")
 
         if channel in OPT_OUT_CHANNELS:
-            list_ids = tuple(campaign.target_ids.mailing_list_ids.ids) or (0,)
+            # sudo: the ids of the targets' lists only, as above (accountants cannot read mailing lists).
+            list_ids = tuple(campaign.target_ids.sudo().mailing_list_ids.ids) or (0,)
             opted_out = SQL(
                 """(EXISTS (SELECT 1 FROM mailing_subscription s
                               JOIN mailing_contact mc ON mc.id = s.contact_id

@@ -200,7 +200,7 @@ class MailingMailing(models.Model):
                     "subject": action.name,
                     "body_plaintext": action.sms_body,
                     "sms_template_id": action.sms_template_id.id,
-                    "sms_allow_unsubscribe": action.sms_allow_unsubscribe,
+                    "sms_allow_unsubscribe": action.sms_opt_out_link,
                     # the touchpoints are the history of what each contact received: no chatter note
                     "keep_archives": False,
                     "sms_force_send": False,

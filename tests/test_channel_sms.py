@@ -4,7 +4,7 @@ from unittest.mock import patch
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.addons.sms.tests.common import SMSCase
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, HttpCase, tagged
 
 from .common import CampaignCase
 
@@ -317,3 +317,23 @@ class TestChannelSms(CampaignCase, SMSCase):
         action.sms_body = "Hi {{ object.name }}"
         with self.assertRaises(AccessError):
             action.sms_body = "Hi {{ object.sudo().env['res.users'].search([]).mapped('password') }}"
+
+
+@tagged("post_install", "-at_install")
+class TestSmsActionForm(HttpCase):
+    """The form of an SMS action opens with its opt-out link on (SMS Marketing's widget read a field of the
+    same name as Odoo's mailings and broke the form), counts the SMS and saves what is typed."""
+
+    def test_sms_action_form_tour(self):
+        campaign = self.env["campaign.campaign"].create({"name": "SmsTourCampaign"})
+        action = self.env["campaign.action"].create(
+            {"campaign_id": campaign.id, "name": "Tour SMS", "channel": "sms", "sms_body": "Hello {{ object.name }}"}
+        )
+        self.assertTrue(action.sms_opt_out_link)
+        self.start_tour(
+            f"/odoo/action-campaign_manager.campaign_action_action/{action.id}",
+            "campaign_sms_action_tour",
+            login="admin",
+        )
+        self.assertEqual(action.sms_body, "Hello {{ object.name }}, the tour offer ends tonight.")
+        self.assertFalse(action.sms_opt_out_link)

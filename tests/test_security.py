@@ -102,6 +102,31 @@ class TestSecurity(CampaignCase):
             campaign.action_ids.with_user(self.user_accountant).write({"fixed_cost": 3})
         self.assertNotIn(self.personal_other, self._visible(self.user_accountant))
 
+    def test_accountant_reads_figures_of_a_mailing_list_target(self):
+        """Accountants cannot read mailing lists (Email Marketing's right), yet the campaign's audience
+        and its targets' counts, which read the lists' subscribers, open for them."""
+        extra = self._partners(3, prefix="listed")
+        mailing_list = self.env["mailing.list"].create({"name": "Accountant list"})
+        self.env["mailing.contact"].create(
+            [{"name": partner.name, "email": partner.email, "list_ids": [(4, mailing_list.id)]} for partner in extra]
+        )
+        campaign = self._campaign("ListCampaign")
+        target = self.env["campaign.target"].create(
+            {
+                "campaign_id": campaign.id,
+                "name": "Subscribers",
+                "source": "mailing_list",
+                "mailing_list_ids": [(4, mailing_list.id)],
+            }
+        )
+        self._manual_target(campaign, self.partners | extra[0])
+        with self.assertRaises(AccessError):
+            mailing_list.with_user(self.user_accountant).check_access("read")
+        as_accountant = campaign.with_user(self.user_accountant)
+        self.assertEqual(as_accountant.target_ids.with_user(self.user_accountant).mapped("recipient_count"), [3, 3])
+        self.assertEqual(target.with_user(self.user_accountant).recipient_count, 3)
+        self.assertEqual(as_accountant.audience_size, 5)
+
     def test_user_without_group_refused(self):
         for model in ("campaign.campaign", "campaign.target", "campaign.action", "campaign.touchpoint"):
             with self.assertRaises(AccessError, msg=model):
