@@ -188,6 +188,11 @@ class CampaignActionRun(models.Model):
             classified = SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
         else:
             classified = targets._classified_sql(action.channel, action=action, contacts_sql=contacts)
+        # A plan compiled by PostgreSQL's JIT costs more than it saves on this one-off statement
+        # (a third of the time at 100,000 contacts); the setting ends with the transaction.
+        self.env.cr.execute("SET LOCAL jit = off")
+        # No ON CONFLICT: the run is new and locked with its action, and the contacts are distinct,
+        # so a conflict would be a bug to hear about (the unique constraint still guards it).
         self.env.cr.execute(
             SQL(
                 """
@@ -201,7 +206,6 @@ class CampaignActionRun(models.Model):
                        0, 0, 0, %(type)s, %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM (%(classified)s) AS c
                  WHERE c.partner_id IS NOT NULL
-                ON CONFLICT (action_id, run_number, partner_id) DO NOTHING
                 """,
                 action=action.id,
                 campaign=action.campaign_id.id,

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, formatLang
 
 from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
-from .campaign_touchpoint import CARRIED_STATES
+from .campaign_touchpoint import CARRIED_STATES, RESPONDED_CONDITION
 
 # At most this many figures highlighted at the top of a campaign (seed 004, "jusqu'à quatre").
 KPI_MAX = 4
@@ -677,24 +677,34 @@ class CampaignCampaign(models.Model):
             return {}
         self.env.flush_all()
         result = defaultdict(dict)
+        # two queries, each answered by an index of the touchpoints alone (see campaign.touchpoint)
         self.env.cr.execute(
             SQL(
                 """
-            SELECT campaign_id,
-                   COUNT(DISTINCT partner_id) AS contacts_reached,
-                   COUNT(DISTINCT partner_id) FILTER (
-                       WHERE state IN ('replied', 'converted') OR date_replied IS NOT NULL
-                          OR date_converted IS NOT NULL OR date_visited IS NOT NULL
-                   ) AS response_count
-              FROM campaign_touchpoint
-             WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s
+            SELECT campaign_id, COUNT(*) AS contacts_reached
+              FROM (SELECT DISTINCT campaign_id, partner_id FROM campaign_touchpoint
+                     WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s) AS reached
           GROUP BY campaign_id""",
                 ids=ids,
                 carried=CARRIED_STATES,
             )
         )
-        for row in self.env.cr.dictfetchall():
-            result[row.pop("campaign_id")].update(row)
+        for campaign_id, count in self.env.cr.fetchall():
+            result[campaign_id]["contacts_reached"] = count
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT campaign_id, COUNT(DISTINCT partner_id) AS response_count
+              FROM campaign_touchpoint
+             WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s AND %(responded)s
+          GROUP BY campaign_id""",
+                ids=ids,
+                carried=CARRIED_STATES,
+                responded=SQL(RESPONDED_CONDITION),
+            )
+        )
+        for campaign_id, count in self.env.cr.fetchall():
+            result[campaign_id]["response_count"] = count
         # Buyers and positive returns, as commercial entities; "b" rows are buyers.
         self.env.cr.execute(
             SQL(

@@ -35,6 +35,11 @@ TOUCHPOINT_STATES = [
 # A touchpoint in one of these states was really carried out (sent, printed, created...): it counts
 # as a unit of the action's variable cost and as a contact reached.
 CARRIED_STATES = ("sent", "done", "opened", "clicked", "replied", "converted", "bounced", "unsubscribed")
+# a touchpoint whose contact answered: replied, converted or visited the personal page
+RESPONDED_CONDITION = (
+    "(state IN ('replied', 'converted') OR date_replied IS NOT NULL "
+    "OR date_converted IS NOT NULL OR date_visited IS NOT NULL)"
+)
 # Printed on each letter before the touchpoint id: finds a letter's first page in a PDF.
 LETTER_REFERENCE_PREFIX = "CM-"
 # States that do not count as "reached" for the "once per contact" option.
@@ -237,6 +242,21 @@ class CampaignTouchpoint(models.Model):
     _server_dispatched_idx = models.Index("(mail_server_id, date_dispatched) WHERE mail_server_id IS NOT NULL")
     _res_idx = models.Index("(res_id, res_model) WHERE res_id IS NOT NULL")
     _landing_token_uniq = models.UniqueIndex("(landing_token) WHERE landing_token IS NOT NULL")
+    # Contacts reached and contacts who responded per campaign (see campaign.campaign._distinct_figures):
+    # counted from these indexes alone, without reading the touchpoints.
+    _campaign_reached_idx = models.Index(f"(campaign_id, partner_id) WHERE state IN {CARRIED_STATES}")
+    _campaign_responded_idx = models.Index(
+        f"(campaign_id, partner_id) WHERE state IN {CARRIED_STATES} AND {RESPONDED_CONDITION}"
+    )
+
+    def init(self):
+        # The analysis sums the touchpoints per action and day (campaign.analysis.report): without
+        # these statistics PostgreSQL guesses one group per touchpoint and sorts them all on disk.
+        self.env.cr.execute(
+            """CREATE STATISTICS IF NOT EXISTS campaign_touchpoint_action_day_stat (ndistinct)
+                   ON campaign_id, action_id, ((COALESCE(date_done, date_planned, create_date))::date)
+                 FROM campaign_touchpoint"""
+        )
 
     @api.depends("landing_token")
     def _compute_landing_url(self):

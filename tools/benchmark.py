@@ -299,7 +299,128 @@ def step_route_counts(env, ids):
     return {"opens": opens, "clicks": clicks}
 
 
-STEPS = {"resolve": step_resolve, "generate": step_generate, "ours": step_ours, "mass": step_mass}
+def step_roi_setup(env, ids, touchpoints, lines):
+    """Ten campaigns with an analytic account, a project and an email action each, sharing
+    ``touchpoints`` touchpoints (SQL, several runs of the contacts) in carried states, and ``lines``
+    analytic items on their accounts (SQL, copied from one ORM-made item)."""
+    from odoo.tools import SQL  # noqa: PLC0415
+
+    cr = env.cr
+    campaigns = env["campaign.campaign"].create(
+        [{"name": f"Roi{index}", "budget": 10000.0, "expected_revenue": 30000.0} for index in range(10)]
+    )
+    campaigns.action_create_project()
+    template = env["mail.template"].search([("name", "=", "bench")], limit=1)
+    actions = env["campaign.action"].create(
+        [
+            {
+                "campaign_id": campaign.id,
+                "name": "Offer",
+                "channel": "email",
+                "mail_template_id": template.id,
+                "unit_cost": 0.05,
+                "fixed_cost": 100.0,
+            }
+            for campaign in campaigns
+        ]
+    )
+    env.flush_all()
+    cr.execute("SELECT array_agg(id ORDER BY id) FROM res_partner WHERE email LIKE 'contact%%@bench.example.com'")
+    partner_ids = cr.fetchone()[0]
+    action_ids = actions.ids
+    cr.execute(
+        SQL(
+            """INSERT INTO campaign_touchpoint (
+                   action_id, campaign_id, company_id, currency_id, channel, partner_id, run_number, state,
+                   date_planned, date_done, date_opened, date_clicked, unit_cost, open_count, click_count,
+                   visit_count, attempt_count, create_uid, create_date, write_uid, write_date)
+               SELECT a.id, a.campaign_id, a.company_id, a.currency_id, 'email', p.partner_id,
+                      (g / 10) / %(contacts)s + 1,
+                      (ARRAY['sent', 'opened', 'clicked', 'bounced', 'unsubscribed', 'replied'])[g %% 6 + 1],
+                      day, day, CASE WHEN g %% 6 IN (1, 2, 5) THEN day END,
+                      CASE WHEN g %% 6 = 2 THEN day END, 0.05,
+                      CASE WHEN g %% 6 IN (1, 2, 5) THEN 1 + g %% 3 ELSE 0 END,
+                      CASE WHEN g %% 6 = 2 THEN 1 ELSE 0 END, 0, 1, 1, now(), 1, now()
+                 FROM generate_series(0, %(count)s - 1) g
+                 JOIN campaign_action a ON a.id = (%(actions)s::int[])[g %% 10 + 1]
+                 JOIN LATERAL (SELECT (%(partners)s::int[])[(g / 10) %% %(contacts)s + 1] AS partner_id) p ON TRUE
+                 CROSS JOIN LATERAL (SELECT timestamp '2026-01-01' + (g %% 365) * interval '1 day' AS day) d""",
+            contacts=len(partner_ids),
+            count=touchpoints,
+            actions=action_ids,
+            partners=partner_ids,
+        )
+    )
+    column = env["account.analytic.plan"]._campaign_plan()._column_name()
+    model = env["account.analytic.line"].create(
+        {
+            "name": "bench cost",
+            "date": "2026-01-01",
+            "amount": -10.0,
+            column: campaigns[0].analytic_account_id.id,
+        }
+    )
+    env.flush_all()
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'account_analytic_line' "
+        "AND column_name NOT IN ('id', 'date', 'amount', %s)",
+        [column],
+    )
+    columns = [row[0] for row in cr.fetchall()]
+    accounts = campaigns.analytic_account_id.ids
+    cr.execute(
+        SQL(
+            """INSERT INTO account_analytic_line (date, amount, %(column)s, %(columns)s)
+               SELECT date '2026-01-01' + (g %% 365), -(1 + g %% 97)::numeric, (%(accounts)s::int[])[g %% 10 + 1],
+                      %(copied)s
+                 FROM account_analytic_line m, generate_series(1, %(count)s - 1) g WHERE m.id = %(model)s""",
+            column=SQL.identifier(column),
+            columns=SQL(", ").join(SQL.identifier(c) for c in columns),
+            copied=SQL(", ").join(SQL("m.%s", SQL.identifier(c)) for c in columns),
+            accounts=accounts,
+            count=lines,
+            model=model.id,
+        )
+    )
+    cr.execute("ANALYZE campaign_touchpoint")
+    cr.execute("ANALYZE account_analytic_line")
+    cr.execute("SELECT COUNT(*) FROM campaign_touchpoint WHERE campaign_id = ANY(%s)", [campaigns.ids])
+    created = cr.fetchone()[0]
+    cr.execute(SQL("SELECT COUNT(*) FROM account_analytic_line WHERE %s = ANY(%s)", SQL.identifier(column), accounts))
+    items = cr.fetchone()[0]
+    return {"campaigns": campaigns.ids, "touchpoints": created, "analytic_lines": items}
+
+
+def step_roi(env, ids):
+    """ROI and analysis figures of the ten campaigns of ``step_roi_setup``, timed one by one as the
+    screens ask for them: the campaign list's figures (cost, revenue, ROI... of the ten campaigns), the
+    *Campaign analysis* report's per-action metrics, and the analysis pivot (by channel and month)."""
+    campaigns = env["campaign.campaign"].browse(ids["campaigns"])
+    Report = env["campaign.analysis.report"]
+    figures = {}
+    start = time.perf_counter()
+    rows = campaigns.read(["cost_actual", "cost_committed", "revenue", "roi", "conversion_rate", "cost_per_contact"])
+    figures["campaign_figures_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    per_action = Report._read_facts(campaigns.ids, "action")
+    figures["analysis_per_action_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    pivot = Report._read_group(
+        [("campaign_id", "in", campaigns.ids)],
+        ["channel", "date:month"],
+        ["sent_count:sum", "open_unique:sum", "clicker_unique:sum", "cost_actual:sum"],
+    )
+    figures["analysis_pivot_seconds"] = time.perf_counter() - start
+    figures["seconds"] = (
+        figures["campaign_figures_seconds"] + figures["analysis_per_action_seconds"] + figures["analysis_pivot_seconds"]
+    )
+    figures["sent"] = sum(row["sent_count"] or 0 for row in per_action)
+    figures["cost_actual"] = round(sum(row["cost_actual"] for row in rows), 2)
+    figures["pivot_rows"] = len(pivot)
+    return figures
+
+
+STEPS = {"resolve": step_resolve, "generate": step_generate, "ours": step_ours, "mass": step_mass, "roi": step_roi}
 
 
 def run_step(args):
@@ -311,6 +432,8 @@ def run_step(args):
             result = step_route_urls(env, json.loads(args.ids), args.limit)
         elif args.step == "route_counts":
             result = step_route_counts(env, json.loads(args.ids))
+        elif args.step == "roi_setup":
+            result = step_roi_setup(env, json.loads(args.ids), args.touchpoints, args.lines)
         elif args.step == "smtp":
             result = step_smtp(env, json.loads(args.ids), args.port, args.limit, args.which)
         else:
@@ -487,6 +610,9 @@ def main():
     parser.add_argument("--port", type=int)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--which")
+    parser.add_argument("--touchpoints", type=int, default=1_000_000, help="touchpoints of the ROI step")
+    parser.add_argument("--lines", type=int, default=100_000, help="analytic items of the ROI step")
+    parser.add_argument("--no-roi", action="store_true", help="skip the ROI and analysis step")
     parser.add_argument("--keep", action="store_true", help="keep the per-size databases")
     parser.add_argument("--odoo-bin", default=f"{sys.executable} -m odoo", help="command starting Odoo")
     parser.add_argument("--route-seconds", type=int, default=20)
@@ -526,6 +652,13 @@ def main():
         if n == max(int(size) for size in args.sizes.split(",")) or args.routes_every_size:
             figures["routes"] = measure_routes(args, db, ids)
             print(f"   {'routes':9} {json.dumps(figures['routes'])}", flush=True)
+        if n == max(int(size) for size in args.sizes.split(",")) and not args.no_roi:
+            roi_ids = call_step(
+                args, "roi_setup", db, ids=json.dumps(ids), touchpoints=args.touchpoints, lines=args.lines
+            )
+            figures["roi"] = call_step(args, "roi", db, ids=json.dumps(roi_ids))
+            figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
+            print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
         results[n] = figures
         if not args.keep:
             psql(f'DROP DATABASE IF EXISTS "{db}"')
@@ -563,6 +696,22 @@ def report(results):
         ("open pixel, 2 workers (requests/s)", lambda f: route(f, "pixel")),
         ("click redirect, 2 workers (requests/s)", lambda f: route(f, "click")),
     ]
+    rows += [
+        (
+            "ROI figures of 10 campaigns, {touchpoints:,} touchpoints, {analytic_lines:,} analytic items (s)",
+            lambda f: f"{f['roi']['campaign_figures_seconds']:.2f}" if "roi" in f else "-",
+        ),
+        (
+            "campaign analysis per action, same data (s)",
+            lambda f: f"{f['roi']['analysis_per_action_seconds']:.2f}" if "roi" in f else "-",
+        ),
+        (
+            "analysis pivot by channel and month, same data (s)",
+            lambda f: f"{f['roi']['analysis_pivot_seconds']:.2f}" if "roi" in f else "-",
+        ),
+    ]
+    roi = next((results[n]["roi"] for n in sizes if "roi" in results[n]), {"touchpoints": 0, "analytic_lines": 0})
+    rows = [(label.format(**roi), value) for label, value in rows]
     for label, value in rows:
         print(f"| {label} | " + " | ".join(value(results[n]) for n in sizes) + " |")
     if len(sizes) > 1:
