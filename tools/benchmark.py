@@ -278,6 +278,30 @@ def step_route_urls(env, ids, count):
     click.write_text(
         "\n".join(f"/cm/r/{tracker.code}/{trace}/{signatures[trace]}" for _tp, trace, _mail in rows) + "\n"
     )
+    from odoo import fields  # noqa: PLC0415
+
+    # personal pages: a landing page action of the same campaign, its run generated (every contact)
+    # and the pages of ``count`` of them put online, as its dispatch does
+    campaign = env["campaign.action"].browse(ids["action"]).campaign_id
+    landing = env["campaign.action"].search([("campaign_id", "=", campaign.id), ("channel", "=", "landing")], limit=1)
+    if not landing:
+        landing = env["campaign.action"].create(
+            {
+                "campaign_id": campaign.id,
+                "name": "Personal page",
+                "channel": "landing",
+                "landing_title": "Hello {{ object.name }}",
+                "landing_body": "<p>Your offer is waiting for you in our stores.</p>",
+                "landing_form": True,
+                "state": "running",
+            }
+        )
+        run = landing._create_run(fields.Datetime.now())
+        pages = env["campaign.touchpoint"].search([("run_id", "=", run.id), ("state", "=", "planned")], limit=count)
+        pages._landing_publish()
+    pages = env["campaign.touchpoint"].search([("action_id", "=", landing.id), ("state", "=", "sent")], limit=count)
+    landing_file = folder / "urls_landing.txt"
+    landing_file.write_text("\n".join("/c/" + url.rsplit("/c/", 1)[1] for url in pages.mapped("landing_url")) + "\n")
     # first opens and clicks are recorded once per touchpoint whatever the hits: open them all first
     env["mailing.trace"].browse([trace for _tp, trace, _mail in rows]).set_opened()
     env.cr.execute(
@@ -286,7 +310,15 @@ def step_route_urls(env, ids, count):
         [ids["action"]],
     )
     opens, clicks = env.cr.fetchone()
-    return {"pixel": str(pixel), "click": str(click), "opens": opens, "clicks": clicks, "urls": len(rows)}
+    return {
+        "pixel": str(pixel),
+        "click": str(click),
+        "landing": str(landing_file),
+        "landing_action": landing.id,
+        "opens": opens,
+        "clicks": clicks,
+        "urls": len(rows),
+    }
 
 
 def step_route_counts(env, ids):
@@ -296,7 +328,11 @@ def step_route_counts(env, ids):
         [ids["action"]],
     )
     opens, clicks = env.cr.fetchone()
-    return {"opens": opens, "clicks": clicks}
+    env.cr.execute(
+        "SELECT COALESCE(SUM(visit_count), 0) FROM campaign_touchpoint WHERE action_id = %s",
+        [ids.get("landing_action") or 0],
+    )
+    return {"opens": opens, "clicks": clicks, "visits": env.cr.fetchone()[0]}
 
 
 def step_roi_setup(env, ids, touchpoints, lines):
@@ -486,14 +522,19 @@ def wait_for_http(port, timeout=120):
 
 
 def measure_routes(args, db, ids):
-    """Odoo with 2 workers, wrk (or a Python client) from another process on loopback, each route
-    for ``args.route_seconds``; then check that every answered hit was recorded once."""
+    """Odoo with 1 then 2 workers, wrk (or a Python client) from another process on loopback, each
+    route for ``args.route_seconds``; then check that every answered hit was recorded once."""
+    urls = call_step(args, "route_urls", db, ids=json.dumps(ids), limit=2000)
+    counted = dict(ids, landing_action=urls["landing_action"])
+    return {f"workers_{workers}": serve_and_load(args, db, counted, urls, workers) for workers in (1, 2)}
+
+
+def serve_and_load(args, db, ids, urls, workers):
     import socket  # noqa: PLC0415
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    urls = call_step(args, "route_urls", db, ids=json.dumps(ids), limit=2000)
     server = subprocess.Popen(
         # one database given with -d (no --db-filter): Odoo does not list the databases at each request
         [
@@ -502,7 +543,7 @@ def measure_routes(args, db, ids):
             args.config,
             "-d",
             db,
-            "--workers=2",
+            f"--workers={workers}",
             "--max-cron-threads=0",
             f"--http-port={port}",
             "--log-level=warn",
@@ -516,7 +557,7 @@ def measure_routes(args, db, ids):
         script = ROOT / "var" / "bench_urls.lua"
         script.write_text(WRK_SCRIPT)
         for route in ROUTES:
-            load(port, urls[route], script, 3)  # warm-up: both workers load their registry and caches
+            load(port, urls[route], script, 3)  # warm-up: the workers load their registry and caches
         before = call_step(args, "route_counts", db, ids=json.dumps(ids))
         for route in ROUTES:
             total, errors = load(port, urls[route], script, args.route_seconds)
@@ -527,10 +568,11 @@ def measure_routes(args, db, ids):
     after = call_step(args, "route_counts", db, ids=json.dumps(ids))
     results["pixel"]["recorded"] = after["opens"] - before["opens"]
     results["click"]["recorded"] = after["clicks"] - before["clicks"]
+    results["landing"]["recorded"] = after["visits"] - before["visits"]
     return results
 
 
-ROUTES = ("pixel", "click")
+ROUTES = ("pixel", "click", "landing")
 
 
 def load(port, url_file, script, seconds):
@@ -602,7 +644,7 @@ def main():
     parser.add_argument("--config", required=True)
     parser.add_argument("--template", default="campaign_bench_tpl", help="database with the addon installed")
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--smtp-sample", type=int, default=5000, help="mails sent to the SMTP server per size")
+    parser.add_argument("--smtp-sample", type=int, default=2000, help="mails sent to the SMTP server per size")
     parser.add_argument("--step")
     parser.add_argument("--db")
     parser.add_argument("--n", type=int)
@@ -615,7 +657,7 @@ def main():
     parser.add_argument("--no-roi", action="store_true", help="skip the ROI and analysis step")
     parser.add_argument("--keep", action="store_true", help="keep the per-size databases")
     parser.add_argument("--odoo-bin", default=f"{sys.executable} -m odoo", help="command starting Odoo")
-    parser.add_argument("--route-seconds", type=int, default=20)
+    parser.add_argument("--route-seconds", type=int, default=15)
     parser.add_argument("--routes-every-size", action="store_true", help="measure the routes at every size")
     args = parser.parse_args()
     if args.step:
@@ -669,10 +711,10 @@ def main():
     print(f"\nraw figures in {out}")
 
 
-def route(figures, name):
+def route(figures, name, workers=2):
     if "routes" not in figures:
         return "-"
-    data = figures["routes"][name]
+    data = figures["routes"][f"workers_{workers}"][name]
     answered = data["requests"] - data["errors"]
     # requests still in flight when the load stops are recorded but not counted by the client
     lost = max(answered - data["recorded"], 0)
@@ -693,8 +735,12 @@ def report(results):
         ("peak memory mass mailing worker (MB)", lambda f: f"{f['mass']['peak_rss_mb']:.0f}"),
         ("SMTP dispatch, campaign mails (mails/s)", lambda f: f"{f['smtp_ours']['per_second']:.0f}"),
         ("SMTP dispatch, mass mailing mails (mails/s)", lambda f: f"{f['smtp_mass']['per_second']:.0f}"),
+        ("open pixel, 1 worker (requests/s)", lambda f: route(f, "pixel", 1)),
         ("open pixel, 2 workers (requests/s)", lambda f: route(f, "pixel")),
+        ("click redirect, 1 worker (requests/s)", lambda f: route(f, "click", 1)),
         ("click redirect, 2 workers (requests/s)", lambda f: route(f, "click")),
+        ("landing page, 1 worker (requests/s)", lambda f: route(f, "landing", 1)),
+        ("landing page, 2 workers (requests/s)", lambda f: route(f, "landing")),
     ]
     rows += [
         (
