@@ -1,3 +1,5 @@
+import lxml.html
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
@@ -676,6 +678,23 @@ class TestCampaignRoi(CampaignCase):
         html_fr = self._render_html("campaign_manager.campaign_campaign_report_analysis", self.campaign, "fr_FR")
         self.assertIn("Analyse de campagne", html_fr)
         self.assertIn("Taux d'ouverture", html_fr)
+
+    def test_roi_report_sections_not_cut_across_pages(self):
+        """wkhtmltopdf cut a table row across two pages (docs/img/fr/roi-report.png): each heading and
+        its table form a section kept on one page, and rows are not split."""
+        html = lxml.html.fromstring(
+            self._render_html("campaign_manager.campaign_campaign_report_roi", self.campaign, "en_US")
+        )
+        page = html.xpath("//div[hasclass('page')]")[0]
+        style = " ".join(page.xpath(".//style/text()"))
+        self.assertIn(".o_campaign_report_section { page-break-inside: avoid; }", style)
+        self.assertIn(".o_campaign_report_section tr { page-break-inside: avoid; }", style)
+        tables = page.xpath(".//table")
+        self.assertEqual([table.get("name") for table in tables], ["costs", "actions", "revenue", "roi", "expected"])
+        for table in tables:
+            section = table.getparent()
+            self.assertIn("o_campaign_report_section", section.get("class"), table.get("name"))
+            self.assertEqual([child.tag for child in section], ["h4", "table"], table.get("name"))
 
     def test_reports_as_pdf(self):
         if self.env["ir.actions.report"].get_wkhtmltopdf_state() != "ok":
