@@ -1,3 +1,5 @@
+import lxml.html
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
@@ -677,6 +679,23 @@ class TestCampaignRoi(CampaignCase):
         self.assertIn("Analyse de campagne", html_fr)
         self.assertIn("Taux d'ouverture", html_fr)
 
+    def test_roi_report_sections_not_cut_across_pages(self):
+        """wkhtmltopdf cut a table row across two pages (docs/img/fr/roi-report.png): each heading and
+        its table form a section kept on one page, and rows are not split."""
+        html = lxml.html.fromstring(
+            self._render_html("campaign_manager.campaign_campaign_report_roi", self.campaign, "en_US")
+        )
+        page = html.xpath("//div[hasclass('page')]")[0]
+        style = " ".join(page.xpath(".//style/text()"))
+        self.assertIn(".o_campaign_report_section { page-break-inside: avoid; }", style)
+        self.assertIn(".o_campaign_report_section tr { page-break-inside: avoid; }", style)
+        tables = page.xpath(".//table")
+        self.assertEqual([table.get("name") for table in tables], ["costs", "actions", "revenue", "roi", "expected"])
+        for table in tables:
+            section = table.getparent()
+            self.assertIn("o_campaign_report_section", section.get("class"), table.get("name"))
+            self.assertEqual([child.tag for child in section], ["h4", "table"], table.get("name"))
+
     def test_reports_as_pdf(self):
         if self.env["ir.actions.report"].get_wkhtmltopdf_state() != "ok":
             self.skipTest("wkhtmltopdf is not installed")
@@ -698,11 +717,34 @@ class TestCampaignRoi(CampaignCase):
         self.assertIn("cost_bills", form_fields)
         self.assertIn("action_view_bills", views["views"]["form"]["arch"])
         self.assertNotIn("action_view_leads", views["views"]["form"]["arch"], "no CRM rights, no button")
+        self.assertNotIn(
+            "action_view_expenses", views["views"]["form"]["arch"], "Odoo shows them their own expenses only"
+        )
         values = campaign.web_read({name: {} for name in form_fields if name not in ("message_ids",)})[0]
         self.assertEqual(values["cost_actual"], 1156.00)
         html = self.env.ref("campaign_manager.campaign_campaign_report_roi").with_user(self.user_accountant)
         html = html._render_qweb_html("campaign_manager.campaign_campaign_report_roi", campaign.ids)[0]
         self.assertIn(b"1,156.00", html)
+
+    def test_expenses_button_for_those_who_see_the_expenses(self):
+        """The Expenses button opens the expenses behind the figure: it is shown to the users Odoo lets
+        read other people's expenses (full accounting rights, expense approvers) and to campaign users,
+        not to invoicing or read-only accountants, for whom it would open an empty list."""
+        bookkeeper = new_test_user(self.env, login="cm_bookkeeper_button", groups="account.group_account_user")
+        auditor = new_test_user(
+            self.env, login="cm_auditor_button", groups="base.group_user,account.group_account_readonly"
+        )
+        for user, shown in (
+            (self.user_accountant, False),
+            (auditor, False),
+            (bookkeeper, True),
+            (self.user_marketing, True),
+        ):
+            arch = self.campaign.with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
+            self.assertEqual("action_view_expenses" in arch, shown, user.login)
+        action = self.campaign.with_user(bookkeeper).action_view_expenses()
+        expenses = self.env["hr.expense"].with_user(bookkeeper).search(action["domain"])
+        self.assertEqual(len(expenses), 6, "every expense tied to the campaign")
 
     def test_existing_project_carries_the_campaign_account(self):
         project = self.env["project.project"].create({"name": "Chosen project", "allow_timesheets": True})
