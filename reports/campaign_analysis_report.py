@@ -386,7 +386,7 @@ class CampaignAnalysisReport(models.Model):
         if not column:
             return None
         campaigns = SQL(
-            "SELECT id, analytic_account_id, project_id FROM campaign_campaign WHERE %s",
+            "SELECT id, analytic_account_id, project_id, company_id FROM campaign_campaign WHERE %s",
             self._campaign_filter(campaign_ids, SQL("id")),
         )
         return self._fact_select(
@@ -395,19 +395,22 @@ class CampaignAnalysisReport(models.Model):
                 "WHEN m.move_type IN %s THEN 'bill' ELSE 'other_cost' END",
                 BILL_TYPES,
             ),
-            SQL("c.id"),
+            SQL("COALESCE(c_acc.id, c_prj.id)"),
             SQL("NULL::integer"),
             SQL("aal.date"),
             {"cost_actual": SQL("-aal.amount")},
+            # the campaign of the item's account, else of its project, in the item's company
             SQL(
                 """FROM account_analytic_line aal
               LEFT JOIN (%(campaigns)s) c_acc ON c_acc.analytic_account_id = aal.%(column)s
+                                             AND c_acc.company_id = aal.company_id
               LEFT JOIN (%(campaigns)s) c_prj ON aal.project_id IS NOT NULL AND c_prj.project_id = aal.project_id
-                   JOIN campaign_campaign c ON c.id = COALESCE(c_acc.id, c_prj.id) AND c.company_id = aal.company_id
+                                             AND c_prj.company_id = aal.company_id
               LEFT JOIN account_move_line aml ON aml.id = aal.move_line_id
               LEFT JOIN account_move m ON m.id = aml.move_id
                   WHERE (aal.%(column)s IN (SELECT analytic_account_id FROM (%(campaigns)s) x)
                          OR aal.project_id IN (SELECT project_id FROM (%(campaigns)s) y))
+                    AND COALESCE(c_acc.id, c_prj.id) IS NOT NULL
                     AND (m.move_type IS NULL OR m.move_type NOT IN %(sale_types)s)
                     AND aml.expense_id IS NULL""",
                 campaigns=campaigns,
