@@ -189,7 +189,7 @@ class CampaignActionRun(models.Model):
         else:
             classified = targets._classified_sql(action.channel, action=action, contacts_sql=contacts)
         # A plan compiled by PostgreSQL's JIT costs more than it saves on this one-off statement
-        # (a third of the time at 100,000 contacts); the setting ends with the transaction.
+        # (a quarter of the time at 100,000 contacts); the setting ends with the transaction.
         self.env.cr.execute("SET LOCAL jit = off")
         # No ON CONFLICT: the run is new and locked with its action, and the contacts are distinct,
         # so a conflict would be a bug to hear about (the unique constraint still guards it).
