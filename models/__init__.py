@@ -11,6 +11,7 @@ from . import campaign_target
 from . import campaign_touchpoint
 from . import campaign_touchpoint_type
 from . import campaign_weblink
+from . import campaign_webhook_field
 from . import hr_expense
 from . import ir_mail_server
 from . import link_tracker_click

@@ -410,21 +410,15 @@ class CampaignAction(models.Model):
         help="One call per contact, or one call carrying a batch of contacts.",
     )
     webhook_field_ids = fields.Many2many(
-        "ir.model.fields",
-        "campaign_action_webhook_field_rel",
+        "campaign.webhook.field",
+        "campaign_action_webhook_contact_field_rel",
         "action_id",
-        "field_id",
+        "webhook_field_id",
         string="Contact Fields",
         compute="_compute_webhook_field_ids",
         store=True,
         readonly=False,
         precompute=True,
-        domain=[
-            ("model", "=", "res.partner"),
-            ("store", "=", True),
-            ("groups", "=", False),
-            ("ttype", "in", WEBHOOK_FIELD_TYPES),
-        ],
         help="Fields of the contact sent with each contact, besides its id.",
     )
     webhook_timeout = fields.Integer(
@@ -754,11 +748,14 @@ class CampaignAction(models.Model):
 
     @api.depends("channel")
     def _compute_webhook_field_ids(self):
-        field_ids = self.env["ir.model.fields"]._get_ids("res.partner")
-        defaults = [field_ids[name] for name in WEBHOOK_DEFAULT_FIELDS if name in field_ids]
-        for action in self:
-            if action.channel == "webhook" and not action.webhook_field_ids:
-                action.webhook_field_ids = [fields.Command.set(defaults)]
+        todo = self.filtered(lambda a: a.channel == "webhook" and not a.webhook_field_ids)
+        if not todo:
+            return
+        WebhookField = self.env["campaign.webhook.field"]
+        WebhookField._sync()  # fields of modules installed since the last upgrade become available
+        defaults = WebhookField._by_names(WEBHOOK_DEFAULT_FIELDS)
+        for action in todo:
+            action.webhook_field_ids = [fields.Command.set(defaults.ids)]
 
     @api.depends("channel", "task_mode")
     def _compute_audience_less(self):
@@ -1033,21 +1030,6 @@ class CampaignAction(models.Model):
             except WebhookUrlError as error:
                 if error.code != "unresolved":  # checked again before each call; DNS can change
                     raise ValidationError(action._webhook_url_error_message(error)) from error
-
-    @api.constrains("webhook_field_ids")
-    def _check_webhook_fields(self):
-        for action in self:
-            wrong = action.webhook_field_ids.filtered(
-                lambda f: f.model != "res.partner" or not f.store or f.groups or f.ttype not in WEBHOOK_FIELD_TYPES
-            )
-            if wrong:
-                raise ValidationError(
-                    self.env._(
-                        "A webhook can only send simple stored fields of the contact that every user may "
-                        "read; not: %(fields)s",
-                        fields=", ".join(wrong.mapped("field_description")),
-                    )
-                )
 
     # ------------------------------------------------------------------
     # CRUD

@@ -566,7 +566,8 @@ class CampaignTouchpoint(models.Model):
             )
         )
         rows = self.env.cr.fetchall()
-        fields_sent = action.webhook_field_ids
+        # the engine may run as a user who is no campaign user: the list of fields is the action's
+        fields_sent = action.webhook_field_ids.sudo().field_id
         partners = self.env["res.partner"].with_context(active_test=False).browse([row[1] for row in rows])
         values = {record["id"]: record for record in partners.read(fields_sent.mapped("name"))} if fields_sent else {}
         # the database's id (a system parameter) tells the keys of two databases apart

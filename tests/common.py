@@ -1,4 +1,7 @@
-from odoo.tests import TransactionCase, new_test_user
+import json
+from datetime import datetime, timedelta
+
+from odoo.tests import HttpCase, TransactionCase, get_db_name, new_test_user
 
 
 class CampaignCase(TransactionCase):
@@ -87,4 +90,99 @@ class CampaignCase(TransactionCase):
                 "target_type": target_type,
                 "partner_domain": str(domain),
             }
+        )
+
+
+class RpcError(Exception):
+    """An error answered by the server to a JSON-RPC or /json/2 call: ``name`` is the exception's
+    class (``odoo.exceptions.AccessError``...), ``message`` what the user is shown."""
+
+    def __init__(self, name, message, status=200):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+        self.status = status
+
+
+class RpcClientMixin:
+    """Calls to the server as a real client makes them, for :class:`HttpCase` tests: the web
+    client's ``/web/dataset/call_kw`` with a session cookie, and the external ``/json/2`` API with
+    an API key. Nothing runs in the test's own environment: the server checks the rights of the
+    user exactly as for a browser or an integration."""
+
+    def json2(self, user, model, method, ids=None, context=None, **params):
+        """``POST /json/2/<model>/<method>`` as ``user`` (with an API key of theirs)."""
+        # per test: a key made in a test is rolled back with it
+        keys = self.__dict__.setdefault("_rpc_keys", {})
+        if user.id not in keys:
+            # the user creates their own key, as they would in their preferences
+            keys[user.id] = (
+                user.with_user(user)
+                .env["res.users.apikeys"]
+                ._generate(scope="rpc", name="campaign tests", expiration_date=datetime.now() + timedelta(days=1))
+            )
+        body = dict(params)
+        if ids is not None:
+            body["ids"] = list(ids)
+        if context is not None:
+            body["context"] = context
+        response = self.url_open(
+            f"/json/2/{model}/{method}",
+            data=json.dumps(body),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {keys[user.id]}",
+                "X-Odoo-Database": get_db_name(),
+            },
+        )
+        result = response.json()
+        if response.status_code != 200:
+            raise RpcError(result.get("name"), result.get("message"), response.status_code)
+        return result
+
+    def call_kw(self, user, model, method, args=(), kwargs=None):
+        """``POST /web/dataset/call_kw`` as the web client does it, in a session of ``user``
+        (whose password is their login, as ``new_test_user`` makes them)."""
+        if getattr(self, "_rpc_session_user", None) != user.id:
+            self.authenticate(user.login, user.login)
+            self._rpc_session_user = user.id
+        response = self.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps(
+                {
+                    "id": 1,
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {"model": model, "method": method, "args": list(args), "kwargs": kwargs or {}},
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        response.raise_for_status()
+        answer = response.json()
+        if "error" in answer:
+            data = answer["error"].get("data", {})
+            raise RpcError(data.get("name"), data.get("message"))
+        return answer.get("result")
+
+
+class CampaignHttpCase(RpcClientMixin, HttpCase):
+    """Users of each role with exactly the groups a real user of the role gets, for tests that go
+    through a real client (HTTP JSON-RPC or a browser tour)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.user_marketing = new_test_user(
+            cls.env, login="rpc_user", name="Camille Marketing", groups="campaign_manager.group_campaign_user"
+        )
+        cls.user_marketing_2 = new_test_user(
+            cls.env, login="rpc_user2", name="Bruno Marketing", groups="campaign_manager.group_campaign_user"
+        )
+        cls.user_manager = new_test_user(
+            cls.env, login="rpc_manager", name="Manon Manager", groups="campaign_manager.group_campaign_manager"
+        )
+        cls.user_accountant = new_test_user(
+            cls.env, login="rpc_accountant", name="Alain Accountant", groups="account.group_account_invoice"
         )

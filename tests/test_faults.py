@@ -347,7 +347,7 @@ class TestStoppedWhileWaiting(FaultCase):
         self.server.answer = lambda call: (200, b"ok", {})
 
     def _webhook_action(self):
-        fields = self.env["ir.model.fields"]._get_ids("res.partner")
+        fields = self.env["campaign.webhook.field"]._by_names(["name", "email"])
         return self.env["campaign.action"].create(
             {
                 "campaign_id": self.campaign.id,
@@ -355,7 +355,7 @@ class TestStoppedWhileWaiting(FaultCase):
                 "channel": "webhook",
                 "webhook_url": f"https://127.0.0.1:{self.server.server_address[1]}/hook",
                 "webhook_secret": "s3cret",
-                "webhook_field_ids": [(6, 0, [fields["name"], fields["email"]])],
+                "webhook_field_ids": [(6, 0, fields.ids)],
             }
         )
 
