@@ -16,7 +16,7 @@ class CampaignWebhookField(models.Model):
     _order = "label, id"
     _rec_name = "label"
 
-    field_id = fields.Many2one("ir.model.fields", string="Field", required=True, ondelete="cascade", index=True)
+    field_id = fields.Many2one("ir.model.fields", required=True, ondelete="cascade", index=True)
     name = fields.Char(string="Technical Name", related="field_id.name", store=True)
     label = fields.Char(related="field_id.field_description", string="Contact Field")
     ttype = fields.Selection(related="field_id.ttype", string="Type")
@@ -34,7 +34,9 @@ class CampaignWebhookField(models.Model):
 
     @api.constrains("field_id")
     def _check_field(self):
-        eligible = self.env["ir.model.fields"].sudo().search(self._eligible_domain() + [("id", "in", self.field_id.ids)])
+        # field definitions are readable by administrators only: checked as the system
+        domain = [*self._eligible_domain(), ("id", "in", self.field_id.ids)]
+        eligible = self.env["ir.model.fields"].sudo().search(domain)
         wrong = self.field_id - eligible
         if wrong:
             raise ValidationError(
@@ -52,7 +54,7 @@ class CampaignWebhookField(models.Model):
         is the same for everyone and only the system maintains it."""
         model = self.sudo().with_context(active_test=False)
         eligible = self.env["ir.model.fields"].sudo().search(self._eligible_domain())
-        existing = model.search([])
+        existing = model.search([("field_id", "!=", False)])
         existing.filtered(lambda record: record.field_id not in eligible).unlink()
         missing = eligible - existing.field_id
         if missing:

@@ -40,7 +40,10 @@ class TestCampaignUserThroughClients(CampaignHttpCase):
         user = self.user_marketing
         campaign_id = self.call_kw(user, "campaign.campaign", "create", [{"name": "FormSpring"}])
         fields = self.call_kw(
-            user, "campaign.webhook.field", "web_search_read", [[["name", "in", ["email", "city"]]]],
+            user,
+            "campaign.webhook.field",
+            "web_search_read",
+            [[["name", "in", ["email", "city"]]]],
             {"specification": {"display_name": {}, "name": {}}},
         )["records"]
         self.assertEqual({record["name"] for record in fields}, {"email", "city"}, "the picker lists the fields")
@@ -48,9 +51,16 @@ class TestCampaignUserThroughClients(CampaignHttpCase):
             user,
             "campaign.action",
             "web_save",
-            [[], {"campaign_id": campaign_id, "name": "Notify", "channel": "webhook",
-                  "webhook_url": "https://hooks.example.com/x",
-                  "webhook_field_ids": [[6, 0, [record["id"] for record in fields]]]}],
+            [
+                [],
+                {
+                    "campaign_id": campaign_id,
+                    "name": "Notify",
+                    "channel": "webhook",
+                    "webhook_url": "https://hooks.example.com/x",
+                    "webhook_field_ids": [[6, 0, [record["id"] for record in fields]]],
+                },
+            ],
             {"specification": {"channel": {}, "webhook_field_ids": {"fields": {"display_name": {}}}}},
         )
         self.assertEqual(len(saved["webhook_field_ids"]), 2)
@@ -65,8 +75,10 @@ class TestCampaignUserThroughClients(CampaignHttpCase):
 
     def test_other_user_personal_campaign_refused(self):
         """An action cannot be created in another user's personal campaign (the rule, over RPC)."""
-        other = self.env["campaign.campaign"].with_user(self.user_marketing_2).create(
-            {"name": "BrunoOwn", "scope": "personal"}
+        other = (
+            self.env["campaign.campaign"]
+            .with_user(self.user_marketing_2)
+            .create({"name": "BrunoOwn", "scope": "personal"})
         )
         with self.assertRaises(RpcError) as caught:
             self.json2(
