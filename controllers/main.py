@@ -1,10 +1,23 @@
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, Unauthorized
 
 from odoo import http
+from odoo.addons.link_tracker.controller.main import LinkTracker
 from odoo.addons.mass_mailing.controllers.main import MassMailController
 from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
 from odoo.http import request
 from odoo.tools import SQL
+
+
+def is_lookup_value(value):
+    """Whether ``value``, taken from an address, can be looked up at all: a string without NUL
+    character (the database refuses those). Anything else matches nothing."""
+    return isinstance(value, str) and "\x00" not in value
+
+
+def is_token(value):
+    """Whether ``value``, taken from an address, can be compared with a signature: an ASCII string
+    (the constant-time comparison refuses others). Anything else is a wrong token."""
+    return isinstance(value, str) and value.isascii()
 
 
 class CampaignMassMailController(MassMailController):
@@ -12,9 +25,14 @@ class CampaignMassMailController(MassMailController):
     Tokens are checked by mass mailing before anything changes."""
 
     def _check_mailing_email_token(self, mailing_id, document_id, email, hash_token, required_mailing_id=False):
-        mailing_sudo = super()._check_mailing_email_token(
-            mailing_id, document_id, email, hash_token, required_mailing_id=required_mailing_id
-        )
+        try:
+            mailing_sudo = super()._check_mailing_email_token(
+                mailing_id, document_id, email, hash_token, required_mailing_id=required_mailing_id
+            )
+        except (TypeError, ValueError) as error:
+            # a malformed token or contact (non-ASCII characters, not a number...) is answered as a
+            # mailing that does not exist: an error would tell which mailing ids exist
+            raise NotFound() from error
         # Without a token, Email Marketing lets its users open any mailing's pages (view it rendered
         # for any contact, unsubscribe from it): a campaign's mailing only to those who may read it,
         # as for a mailing that does not exist otherwise (the routes answer "unauthorized")
@@ -23,7 +41,29 @@ class CampaignMassMailController(MassMailController):
         return mailing_sudo
 
     @http.route()
+    def mailing_confirm_unsubscribe_post(self, mailing_id, document_id=None, email=None, hash_token=None):
+        if not (isinstance(mailing_id, str) and mailing_id.isdigit()):
+            raise Unauthorized()  # as for a mailing that does not exist
+        return super().mailing_confirm_unsubscribe_post(
+            mailing_id, document_id=document_id, email=email, hash_token=hash_token
+        )
+
+    @http.route()
+    def mailing_report_deactivate(self, token, user_id):
+        if not (is_token(token) and isinstance(user_id, str) and user_id.isdigit()):
+            raise Unauthorized()  # as for a wrong token
+        return super().mailing_report_deactivate(token, user_id)
+
+    @http.route()
+    def full_url_redirect(self, code, mailing_trace_id, **post):
+        if not is_lookup_value(code):
+            raise NotFound()  # as for a link that does not exist
+        return super().full_url_redirect(code, mailing_trace_id, **post)
+
+    @http.route()
     def track_mail_open(self, mail_id, token, **post):
+        if not is_token(token):
+            raise Unauthorized()  # as for a wrong token
         # read before: the first opening is counted by the trace's own update, later ones here
         request.env.cr.execute(
             SQL(
@@ -68,6 +108,17 @@ class CampaignMailingSMSController(MailingSMSController):
     """SMS Marketing's opt-out page (“STOP SMS” link) also marks the campaign touchpoints of the
     SMS unsubscribed. The mailing, trace code and number are checked by SMS Marketing."""
 
+    def _check_trace(self, mailing_id, trace_code):
+        if not is_lookup_value(trace_code):
+            return {"error": "trace_error"}  # as for a trace that does not exist
+        return super()._check_trace(mailing_id, trace_code)
+
+    @http.route()
+    def sms_short_link_redirect(self, code, sms_id_int, **post):
+        if not is_lookup_value(code):
+            raise NotFound()  # as for a link that does not exist
+        return super().sms_short_link_redirect(code, sms_id_int, **post)
+
     @http.route()
     def blacklist_number(self, mailing_id, trace_code, **post):
         response = super().blacklist_number(mailing_id, trace_code, **post)
@@ -88,3 +139,13 @@ class CampaignMailingSMSController(MailingSMSController):
             )
             request.env["campaign.touchpoint"].sudo()._campaign_mark_sms_unsubscribed(traces)
         return response
+
+
+class CampaignLinkTracker(LinkTracker):
+    """Short links (``/r/<code>``) with a code no link can have answer as a link that does not exist."""
+
+    @http.route()
+    def full_url_redirect(self, code, **post):
+        if not is_lookup_value(code):
+            raise NotFound()
+        return super().full_url_redirect(code, **post)

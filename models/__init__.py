@@ -1,3 +1,4 @@
+from . import campaign_access_mixin
 from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
