@@ -1,17 +1,10 @@
 from werkzeug.exceptions import NotFound, Unauthorized
 
 from odoo import http
-from odoo.addons.link_tracker.controller.main import LinkTracker
 from odoo.addons.mass_mailing.controllers.main import MassMailController
 from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
 from odoo.http import request
 from odoo.tools import SQL
-
-
-def is_lookup_value(value):
-    """Whether ``value``, taken from an address, can be looked up at all: a string without NUL
-    character (the database refuses those). Anything else matches nothing."""
-    return isinstance(value, str) and "\x00" not in value
 
 
 def is_token(value):
@@ -53,12 +46,6 @@ class CampaignMassMailController(MassMailController):
         if not (is_token(token) and isinstance(user_id, str) and user_id.isdigit()):
             raise Unauthorized()  # as for a wrong token
         return super().mailing_report_deactivate(token, user_id)
-
-    @http.route()
-    def full_url_redirect(self, code, mailing_trace_id, **post):
-        if not is_lookup_value(code):
-            raise NotFound()  # as for a link that does not exist
-        return super().full_url_redirect(code, mailing_trace_id, **post)
 
     @http.route()
     def track_mail_open(self, mail_id, token, **post):
@@ -108,17 +95,6 @@ class CampaignMailingSMSController(MailingSMSController):
     """SMS Marketing's opt-out page (“STOP SMS” link) also marks the campaign touchpoints of the
     SMS unsubscribed. The mailing, trace code and number are checked by SMS Marketing."""
 
-    def _check_trace(self, mailing_id, trace_code):
-        if not is_lookup_value(trace_code):
-            return {"error": "trace_error"}  # as for a trace that does not exist
-        return super()._check_trace(mailing_id, trace_code)
-
-    @http.route()
-    def sms_short_link_redirect(self, code, sms_id_int, **post):
-        if not is_lookup_value(code):
-            raise NotFound()  # as for a link that does not exist
-        return super().sms_short_link_redirect(code, sms_id_int, **post)
-
     @http.route()
     def blacklist_number(self, mailing_id, trace_code, **post):
         response = super().blacklist_number(mailing_id, trace_code, **post)
@@ -139,13 +115,3 @@ class CampaignMailingSMSController(MailingSMSController):
             )
             request.env["campaign.touchpoint"].sudo()._campaign_mark_sms_unsubscribed(traces)
         return response
-
-
-class CampaignLinkTracker(LinkTracker):
-    """Short links (``/r/<code>``) with a code no link can have answer as a link that does not exist."""
-
-    @http.route()
-    def full_url_redirect(self, code, **post):
-        if not is_lookup_value(code):
-            raise NotFound()
-        return super().full_url_redirect(code, **post)

@@ -127,7 +127,14 @@ class RpcClientMixin:
             body["ids"] = list(ids)
         if context is not None:
             body["context"] = context
-        response = self.url_open(f"/json/2/{model}/{method}", data=json.dumps(body), headers=headers)
+        # an integration sends no session cookie (the web client's session of another test user, here)
+        cookies = list(self.opener.cookies)
+        self.opener.cookies.clear()
+        try:
+            response = self.url_open(f"/json/2/{model}/{method}", data=json.dumps(body), headers=headers)
+        finally:
+            for cookie in cookies:
+                self.opener.cookies.set_cookie(cookie)
         try:
             result = response.json()
         except ValueError:

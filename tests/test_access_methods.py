@@ -371,8 +371,7 @@ class TestAccessMethodsRpc(MethodTablesMixin, AccessHttpCase):
 
         def call(records):
             if getattr(getattr(type(records), method), "_api_model", False):
-                if client == "call_kw":
-                    return self.rpc(client, user, model, method)
+                return self.rpc(client, user, model, method)  # a method of the model: no ids
             return self.rpc(client, user, model, method, ids=records.ids)
 
         try:
