@@ -24,8 +24,9 @@ RESPONSE_MAX_BYTES = 4000
 
 class WebhookUrlError(Exception):
     """The URL cannot be called. ``code`` says why: ``scheme`` (not https), ``host`` (no valid host
-    or port), ``credentials`` (user:password@ in the URL), ``unresolved`` (DNS gives no address) or
-    ``forbidden`` (an address is not public; ``address`` holds it)."""
+    or port), ``port`` (not 443, ``address`` holds it), ``credentials`` (user:password@ in the URL),
+    ``unresolved`` (DNS gives no address) or ``forbidden`` (an address is not public; ``address``
+    holds it)."""
 
     def __init__(self, code, address=None):
         super().__init__(code, address)
@@ -74,9 +75,11 @@ def _ip_literal(host):
         return None
 
 
-def check_url(url, allow_private=False, resolve=True):
+def check_url(url, allow_private=False, allow_ports=False, resolve=True):
     """Check a webhook URL and return ``(parts, addresses)``: the ``urlsplit`` result and the
-    addresses the host resolves to (empty when ``resolve`` is False and the host is a name).
+    addresses the host resolves to (empty when ``resolve`` is False and the host is a name). Only
+    the https port (443) is allowed unless ``allow_ports``: other ports are those of services that
+    are not web sites (mail, databases, administration consoles).
 
     :raises WebhookUrlError: when the URL must not be called
     """
@@ -109,17 +112,19 @@ def check_url(url, allow_private=False, resolve=True):
         for address in addresses:
             if is_forbidden_address(address):
                 raise WebhookUrlError("forbidden", address=str(address))
+    if port != 443 and not allow_ports:
+        raise WebhookUrlError("port", address=str(port))
     return parts, addresses
 
 
-def post(url, body, headers, timeout, allow_private=False):
+def post(url, body, headers, timeout, allow_private=False, allow_ports=False):
     """POST ``body`` (bytes) to ``url`` after checking it, connected to the checked address.
 
     :raises WebhookUrlError: the URL must not be called (see :func:`check_url`)
     :raises WebhookTransportError: no HTTP answer (timeout, connection or TLS error)
     :return: a :class:`WebhookResponse`
     """
-    parts, addresses = check_url(url, allow_private=allow_private)
+    parts, addresses = check_url(url, allow_private=allow_private, allow_ports=allow_ports)
     address = addresses[0]
     host = parts.hostname
     pinned_host = f"[{address}]" if address.version == 6 else str(address)

@@ -1,8 +1,10 @@
 import logging
 
+from werkzeug.exceptions import BadRequest
+
 from odoo import http
 from odoo.http import request
-from odoo.tools import email_normalize
+from odoo.tools import consteq, email_normalize
 
 _logger = logging.getLogger(__name__)
 
@@ -51,6 +53,13 @@ class CampaignLandingController(http.Controller):
         if request.httprequest.method == "POST":
             if not action.landing_form:
                 raise request.not_found()
+            # Odoo's CSRF token is the visitor's session's, valid on any page: the form also carries
+            # a token of its own page, so that a form sent from another page is refused
+            form_token = post.get("form_token")
+            if not (isinstance(form_token, str) and form_token.isascii()) or not consteq(
+                form_token, touchpoint._landing_form_token()
+            ):
+                raise BadRequest()
             if not touchpoint.lead_id:  # a reply sent again only shows the thanks again
                 values, errors = self._landing_form_values(post)
                 if not errors:
@@ -86,6 +95,7 @@ class CampaignLandingController(http.Controller):
             "values": values,
             "errors": errors,
             "form_url": f"/c/{token}",
+            "form_token": touchpoint._landing_form_token() if action.landing_form else False,
         }
 
     def _landing_form_values(self, post):

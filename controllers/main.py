@@ -1,4 +1,4 @@
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, Unauthorized
 
 from odoo import http
 from odoo.addons.mass_mailing.controllers.main import MassMailController
@@ -7,14 +7,25 @@ from odoo.http import request
 from odoo.tools import SQL
 
 
+def is_token(value):
+    """Whether ``value``, taken from an address, can be compared with a signature: an ASCII string
+    (the constant-time comparison refuses others). Anything else is a wrong token."""
+    return isinstance(value, str) and value.isascii()
+
+
 class CampaignMassMailController(MassMailController):
     """Mass mailing's public routes (open pixel, unsubscribe) also move the campaign touchpoints.
     Tokens are checked by mass mailing before anything changes."""
 
     def _check_mailing_email_token(self, mailing_id, document_id, email, hash_token, required_mailing_id=False):
-        mailing_sudo = super()._check_mailing_email_token(
-            mailing_id, document_id, email, hash_token, required_mailing_id=required_mailing_id
-        )
+        try:
+            mailing_sudo = super()._check_mailing_email_token(
+                mailing_id, document_id, email, hash_token, required_mailing_id=required_mailing_id
+            )
+        except (TypeError, ValueError) as error:
+            # a malformed token or contact (non-ASCII characters, not a number...) is answered as a
+            # mailing that does not exist: an error would tell which mailing ids exist
+            raise NotFound() from error
         # Without a token, Email Marketing lets its users open any mailing's pages (view it rendered
         # for any contact, unsubscribe from it): a campaign's mailing only to those who may read it,
         # as for a mailing that does not exist otherwise (the routes answer "unauthorized")
@@ -23,7 +34,23 @@ class CampaignMassMailController(MassMailController):
         return mailing_sudo
 
     @http.route()
+    def mailing_confirm_unsubscribe_post(self, mailing_id, document_id=None, email=None, hash_token=None):
+        if not (isinstance(mailing_id, str) and mailing_id.isdigit()):
+            raise Unauthorized()  # as for a mailing that does not exist
+        return super().mailing_confirm_unsubscribe_post(
+            mailing_id, document_id=document_id, email=email, hash_token=hash_token
+        )
+
+    @http.route()
+    def mailing_report_deactivate(self, token, user_id):
+        if not (is_token(token) and isinstance(user_id, str) and user_id.isdigit()):
+            raise Unauthorized()  # as for a wrong token
+        return super().mailing_report_deactivate(token, user_id)
+
+    @http.route()
     def track_mail_open(self, mail_id, token, **post):
+        if not is_token(token):
+            raise Unauthorized()  # as for a wrong token
         # read before: the first opening is counted by the trace's own update, later ones here
         request.env.cr.execute(
             SQL(

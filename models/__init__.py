@@ -1,3 +1,4 @@
+from . import campaign_access_mixin
 from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
@@ -13,6 +14,7 @@ from . import campaign_touchpoint_type
 from . import campaign_weblink
 from . import campaign_webhook_field
 from . import hr_expense
+from . import ir_http
 from . import ir_mail_server
 from . import link_tracker_click
 from . import mail_mail

@@ -12,7 +12,8 @@ class CalendarEvent(models.Model):
     after batch, invited through the calendar's invitation machinery (answer links, .ics file) when
     the action says so, with an invitation that keeps the other attendees private."""
 
-    _inherit = "calendar.event"
+    _name = "calendar.event"
+    _inherit = ["calendar.event", "campaign.access.mixin"]
 
     campaign_run_id = fields.Many2one(
         "campaign.action.run",

@@ -122,6 +122,7 @@ WEBHOOK_FIELD_TYPES = (
 )
 WEBHOOK_DEFAULT_FIELDS = ("name", "email")
 WEBHOOK_ALLOW_PRIVATE_PARAM = "campaign_manager.webhook_allow_private"
+WEBHOOK_ALLOW_PORTS_PARAM = "campaign_manager.webhook_allow_ports"
 
 WEEKDAYS = [
     ("0", "Monday"),
@@ -158,9 +159,11 @@ ACTION_TRANSITIONS = {
 class CampaignAction(models.Model):
     _name = "campaign.action"
     _description = "Campaign Action"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "campaign.access.mixin"]
     _order = "date_start, sequence, id"
     _check_company_auto = True
+    # the email content is the action's own mailing (created by Edit Email), never one chosen
+    _campaign_engine_fields = frozenset({"mailing_id", "source_id", "run_ids", "touchpoint_ids"})
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -304,7 +307,7 @@ class CampaignAction(models.Model):
         copy=False,
         ondelete="restrict",
         index="btree_not_null",
-        domain="[('campaign_content_action_id', '=', id)]",
+        domain="[('campaign_action_id', '=', id), ('campaign_run_id', '=', False)]",
         help="Email written with the Email Marketing editor; each run sends a copy of it.",
     )
     mail_template_id = fields.Many2one(
@@ -390,8 +393,8 @@ class CampaignAction(models.Model):
     # Webhook: a signed JSON POST per contact or per batch.
     webhook_url = fields.Char(
         string="Webhook URL",
-        help="https address the contacts are posted to. Loopback, private and link-local addresses are "
-        "refused unless an administrator allows them in the settings.",
+        help="https address the contacts are posted to, on the port 443. Loopback, private and link-local "
+        "addresses and other ports are refused unless an administrator allows them in the settings.",
     )
     webhook_secret = fields.Char(
         string="Signing Secret",
@@ -1023,10 +1026,10 @@ class CampaignAction(models.Model):
 
     @api.constrains("webhook_url")
     def _check_webhook_url(self):
-        allow_private = self._webhook_allow_private()
+        options = self._webhook_url_options()
         for action in self.filtered("webhook_url"):
             try:
-                check_url(action.webhook_url, allow_private=allow_private)
+                check_url(action.webhook_url, **options)
             except WebhookUrlError as error:
                 if error.code != "unresolved":  # checked again before each call; DNS can change
                     raise ValidationError(action._webhook_url_error_message(error)) from error
@@ -1111,7 +1114,7 @@ class CampaignAction(models.Model):
         if self.channel != "email":
             raise UserError(self.env._("Only email actions have an email to edit."))
         if not self.mailing_id:
-            self.mailing_id = self.env["mailing.mailing"].create(self._prepare_content_mailing_values())
+            self._campaign_link({"mailing_id": self._create_content_mailing(self._prepare_content_mailing_values()).id})
         return {
             "type": "ir.actions.act_window",
             "res_model": "mailing.mailing",
@@ -1507,7 +1510,7 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a webhook URL"))
         else:
             try:
-                check_url(self.webhook_url, allow_private=self._webhook_allow_private())
+                check_url(self.webhook_url, **self._webhook_url_options())
             except WebhookUrlError as error:
                 if error.code != "unresolved":
                     missing.append(self._webhook_url_error_message(error))
@@ -1516,11 +1519,18 @@ class CampaignAction(models.Model):
         return missing
 
     @api.model
-    def _webhook_allow_private(self):
-        """Whether an administrator allowed webhooks to loopback, private and link-local addresses."""
-        # a system parameter: any user's action is checked against the administrator's choice
-        value = self.env["ir.config_parameter"].sudo().get_param(WEBHOOK_ALLOW_PRIVATE_PARAM)
-        return value not in (False, None, "", "0", "False", "false")
+    def _webhook_url_options(self):
+        """What an administrator allowed webhooks to call besides public https sites on port 443:
+        loopback, private and link-local addresses (``allow_private``), other ports (``allow_ports``)."""
+        # system parameters: any user's action is checked against the administrator's choice
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            key: params.get_param(param) not in (False, None, "", "0", "False", "false")
+            for key, param in (
+                ("allow_private", WEBHOOK_ALLOW_PRIVATE_PARAM),
+                ("allow_ports", WEBHOOK_ALLOW_PORTS_PARAM),
+            )
+        }
 
     def _webhook_url_error_message(self, error):
         """The translated explanation of a :class:`WebhookUrlError`."""
@@ -1530,6 +1540,12 @@ class CampaignAction(models.Model):
             return self.env._("The webhook URL must not contain a user name or password: use the signing secret.")
         if error.code == "host":
             return self.env._("The webhook URL has no valid host name or port.")
+        if error.code == "port":
+            return self.env._(
+                "The webhook URL uses the port %(port)s: only the https port 443 is allowed, unless an "
+                "administrator allows other ports in the settings.",
+                port=error.address,
+            )
         if error.code == "unresolved":
             return self.env._("The host name of the webhook URL cannot be resolved.")
         return self.env._(
@@ -1549,9 +1565,16 @@ class CampaignAction(models.Model):
             "campaign_id": self.campaign_id.utm_campaign_id.id,
             "source_id": self.source_id.id,
             "medium_id": self.medium_id.id,
-            "campaign_action_id": self.id,
             "user_id": self.user_id.id or self.env.user.id,
         }
+
+    def _create_content_mailing(self, values, model=None):
+        """A mailing holding email content of the action (its own, or an A/B test combination's),
+        a copy of ``model`` when given: the user's mailing, tied to the action by the addon."""
+        self.ensure_one()
+        mailing = model.copy(values) if model else self.env["mailing.mailing"].create(values)
+        mailing._campaign_link({"campaign_action_id": self.id})
+        return mailing
 
     # ------------------------------------------------------------------
     # ENGINE: scheduling

@@ -44,8 +44,11 @@ class CampaignActionRun(models.Model):
 
     _name = "campaign.action.run"
     _description = "Campaign Action Run"
+    _inherit = ["campaign.access.mixin"]
     _order = "date_planned desc, id desc"
     _check_company_auto = True
+    # everything a run links to is the engine's (its other links are read-only)
+    _campaign_engine_fields = frozenset({"action_id", "touchpoint_ids"})
 
     action_id = fields.Many2one(
         "campaign.action", required=True, ondelete="cascade", index=True, check_company=True, readonly=True

@@ -14,8 +14,11 @@ class CampaignActionVariant(models.Model):
 
     _name = "campaign.action.variant"
     _description = "Campaign A/B Test Combination"
+    _inherit = ["campaign.access.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
+    # the combination's own email, created by its Edit Email
+    _campaign_engine_fields = frozenset({"mailing_id"})
 
     action_id = fields.Many2one("campaign.action", required=True, ondelete="cascade", index=True, check_company=True)
     campaign_id = fields.Many2one(related="action_id.campaign_id", store=True, index=True)
@@ -114,12 +117,10 @@ class CampaignActionVariant(models.Model):
             # a source of its own: the content mailing must not rename the action's UTM source
             values.pop("source_id")
             values["name"] = f"{action._utm_source_name()} - {self.name}"
-            if action.mailing_id:
-                self.mailing_id = action.mailing_id.copy(values)
-            else:
-                if action.mail_template_id:
-                    values["body_arch"] = values["body_html"] = action.mail_template_id.body_html
-                self.mailing_id = self.env["mailing.mailing"].create(values)
+            if not action.mailing_id and action.mail_template_id:
+                values["body_arch"] = values["body_html"] = action.mail_template_id.body_html
+            mailing = action._create_content_mailing(values, model=action.mailing_id or None)
+            self._campaign_link({"mailing_id": mailing.id})
         return {
             "type": "ir.actions.act_window",
             "res_model": "mailing.mailing",

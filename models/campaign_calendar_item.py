@@ -31,7 +31,7 @@ class CampaignCalendarItem(models.Model):
 
     _name = "campaign.calendar.item"
     _description = "Campaign Calendar Item"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "campaign.access.mixin"]
     _order = "date_start, id"
     _check_company_auto = True
 

@@ -42,6 +42,9 @@ CAMPAIGN_TRANSITIONS = {
 }
 
 NAME_PATTERN = re.compile(r"^\S+$")
+# Longest campaign name: one word (JanOffers, FebSale), also the name of its UTM campaign, analytic
+# account and project.
+NAME_MAX_LENGTH = 64
 
 # Steps of the order wizard (seed 000), in the only order they can be done. The campaign keeps the
 # step reached: it exists from "contacts" on, so a campaign created elsewhere starts there.
@@ -70,9 +73,10 @@ TRACKING_FIELDS = {
 class CampaignCampaign(models.Model):
     _name = "campaign.campaign"
     _description = "Marketing Campaign"
-    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional", "campaign.access.mixin"]
     _order = "date_start desc, id desc"
     _check_company_auto = True
+    _campaign_engine_fields = frozenset({"utm_campaign_id", "touchpoint_ids", "run_ids", "todo_ids"})
 
     # ------------------------------------------------------------------
     # FIELDS
@@ -80,8 +84,8 @@ class CampaignCampaign(models.Model):
     name = fields.Char(
         required=True,
         tracking=True,
-        help="Unique identifier of the campaign within the company, without spaces "
-        "(e.g. JanOffers). It is also the name of its UTM campaign.",
+        help="Unique identifier of the campaign within the company: one word without spaces, at most 64 "
+        "characters (e.g. JanOffers). It is also the name of its UTM campaign.",
     )
     active = fields.Boolean(default=True, tracking=True)
     color = fields.Integer()
@@ -757,6 +761,15 @@ class CampaignCampaign(models.Model):
     @api.constrains("name")
     def _check_name(self):
         for campaign in self:
+            if len(campaign.name or "") > NAME_MAX_LENGTH:
+                raise ValidationError(
+                    self.env._(
+                        "The campaign name “%(name)s…” is too long: use one word of at most %(max)s characters, "
+                        "for example JanOffers or FebSale.",
+                        name=campaign.name[:NAME_MAX_LENGTH],
+                        max=NAME_MAX_LENGTH,
+                    )
+                )
             if not NAME_PATTERN.match(campaign.name or ""):
                 raise ValidationError(
                     self.env._(

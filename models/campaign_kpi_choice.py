@@ -10,7 +10,9 @@ class CampaignKpiChoice(models.Model):
 
     _name = "campaign.kpi.choice"
     _description = "Campaign KPI Chosen by a User"
+    _inherit = ["campaign.access.mixin"]
     _order = "user_id, sequence, id"
+    _campaign_self_fields = frozenset({"user_id"})
 
     user_id = fields.Many2one(
         "res.users", required=True, default=lambda self: self.env.user, ondelete="cascade", index=True

@@ -1,5 +1,6 @@
 import ast
 import base64
+import binascii
 import csv
 import io
 import logging
@@ -49,6 +50,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 class CampaignTarget(models.Model):
     _name = "campaign.target"
     _description = "Campaign Target"
+    _inherit = ["campaign.access.mixin"]
+    # whoever saves a filter applies it (see create and write): never someone else
+    _campaign_self_fields = frozenset({"filter_user_id"})
     _order = "campaign_id, sequence, id"
     _check_company_auto = True
 
@@ -223,8 +227,9 @@ class CampaignTarget(models.Model):
         for vals in vals_list:
             if vals.get("source") in ("file", "manual"):
                 vals["target_type"] = "static"
-            # whoever saves a filter applies it: never someone else given in the values
-            vals["filter_user_id"] = self.env.uid
+            # whoever saves a filter applies it: someone else given in the values is refused
+            vals.setdefault("filter_user_id", self.env.uid)
+        self._check_import_file_given(vals_list)
         targets = super().create(vals_list)
         targets.filtered("import_file").action_import_file()
         return targets
@@ -232,13 +237,19 @@ class CampaignTarget(models.Model):
     def write(self, vals):
         if vals.get("source") in ("file", "manual"):
             vals["target_type"] = "static"
-        vals.pop("filter_user_id", None)
         if FILTER_FIELDS & set(vals):
-            vals["filter_user_id"] = self.env.uid
+            vals.setdefault("filter_user_id", self.env.uid)
+        self._check_import_file_given([vals])
         res = super().write(vals)
         if vals.get("import_file"):
             self.filtered("import_file").action_import_file()
         return res
+
+    @api.model
+    def _check_import_file_given(self, vals_list):
+        """A file of no bytes (an empty text rather than no file) is refused as an empty file."""
+        if any(vals.get("import_file") in ("", b"") for vals in vals_list):
+            raise UserError(self.env._("The file is empty."))
 
     # ------------------------------------------------------------------
     # ACTIONS
@@ -743,7 +754,15 @@ class CampaignTarget(models.Model):
         """Decode the uploaded CSV into (rows as dicts of the known columns, lower-case headers); a
         clear error for anything that is not a CSV text file with an email or phone column."""
         self.ensure_one()
-        raw = base64.b64decode(self.import_file)
+        data = self.import_file.encode() if isinstance(self.import_file, str) else self.import_file
+        try:
+            raw = base64.b64decode(b"".join(data.split()), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise UserError(
+                self.env._(
+                    "The file cannot be read as CSV (it arrived damaged): save it as CSV UTF-8 and send it again."
+                )
+            ) from error
         encodings = ("utf-16",) if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "cp1252")
         for encoding in encodings:
             try:

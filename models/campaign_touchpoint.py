@@ -49,6 +49,8 @@ NOT_REACHED_STATES = ("failed", "excluded", "cancelled")
 # touchpoint; the signature (HMAC of the key with the database secret) lets forged or altered
 # addresses be refused in constant time before any lookup.
 LANDING_HMAC_SCOPE = "campaign-purl"
+# The reply form of a page carries a token signed for that page: a form from another page is refused.
+LANDING_FORM_HMAC_SCOPE = "campaign-purl-form"
 LANDING_KEY_BYTES = 24  # 32 URL-safe characters
 LANDING_KEY_LENGTH = 32
 LANDING_SIGNATURE_LENGTH = 32  # hex characters (128 bits)
@@ -69,6 +71,10 @@ def hmac_sha256(secret, body):
 class CampaignTouchpoint(models.Model):
     _name = "campaign.touchpoint"
     _description = "Campaign Touchpoint"
+    _inherit = ["campaign.access.mixin"]
+    # what carried the touchpoint out is the engine's; an outcome is recorded by whoever records it
+    _campaign_engine_fields = frozenset({"run_id", "mailing_id", "mailing_trace_id", "res_model", "res_id"})
+    _campaign_self_fields = frozenset({"recorded_by_id"})
     _order = "id desc"
     _rec_name = "partner_id"
     _check_company_auto = True
@@ -363,6 +369,12 @@ class CampaignTouchpoint(models.Model):
         # the database secret is read with superuser rights: only the signature leaves this method
         return hmac(self.env(su=True), LANDING_HMAC_SCOPE, key)[:LANDING_SIGNATURE_LENGTH]
 
+    def _landing_form_token(self):
+        """The token of the reply form of the touchpoint's page (an HMAC of its key)."""
+        self.ensure_one()
+        # the database secret and the key are read with superuser rights: only the token leaves
+        return hmac(self.env(su=True), LANDING_FORM_HMAC_SCOPE, self.sudo().landing_token)
+
     @api.model
     def _landing_address_token(self, key):
         """The token of a page address: the touchpoint's key followed by its signature."""
@@ -529,11 +541,11 @@ class CampaignTouchpoint(models.Model):
         calls = self._webhook_calls(run, now)
         url = action.webhook_url
         timeout = action.webhook_timeout
-        allow_private = action._webhook_allow_private()
+        options = action._webhook_url_options()
 
         def call(request):
             try:
-                return post(url, request["body"], request["headers"], timeout, allow_private=allow_private)
+                return post(url, request["body"], request["headers"], timeout, **options)
             except (WebhookUrlError, WebhookTransportError) as error:
                 return error
 

@@ -13,6 +13,7 @@ class CampaignWebhookField(models.Model):
 
     _name = "campaign.webhook.field"
     _description = "Webhook Contact Field"
+    _inherit = ["campaign.access.mixin"]
     _order = "label, id"
     _rec_name = "label"
 

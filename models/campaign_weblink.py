@@ -15,6 +15,7 @@ class CampaignWeblink(models.Model):
 
     _name = "campaign.weblink"
     _description = "Campaign Web Link"
+    _inherit = ["campaign.access.mixin"]
     _order = "action_id, sequence, id"
     _check_company_auto = True
 
@@ -285,7 +286,7 @@ class CampaignWeblink(models.Model):
             # title given so that link_tracker does not fetch the page over the network
             trackers = self.env["link.tracker"].create([link._link_tracker_values() for link in to_create])
             for link, tracker in zip(to_create, trackers, strict=True):
-                link.link_tracker_id = tracker
+                link._campaign_link({"link_tracker_id": tracker.id})
         for link in self - to_create:
             values = link._link_tracker_values()
             tracker = link.link_tracker_id

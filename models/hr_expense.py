@@ -2,7 +2,10 @@ from odoo import api, fields, models
 
 
 class HrExpense(models.Model):
-    _inherit = "hr.expense"
+    _name = "hr.expense"
+    _inherit = ["hr.expense", "campaign.access.mixin"]
+    # an expense is tied to a campaign its author may read (accountants and employees change no campaign)
+    _campaign_read_fields = frozenset({"campaign_id"})
 
     campaign_id = fields.Many2one(
         "campaign.campaign",

@@ -6,7 +6,10 @@ REDIRECT_FIELDS = {"url", "campaign_id", "medium_id", "source_id"}
 
 
 class LinkTracker(models.Model):
-    _inherit = "link.tracker"
+    _name = "link.tracker"
+    _inherit = ["link.tracker", "campaign.access.mixin"]
+    # the UTM values and mailing of a link: never those of a campaign out of the user's reach
+    _campaign_checked_fields = frozenset({"campaign_id", "source_id", "mass_mailing_id"})
 
     @api.model
     @tools.ormcache("code")

@@ -18,7 +18,10 @@ class MailingMailing(models.Model):
     content mailing (or built from its template), whose recipients are exactly the run's
     touchpoints. Traces, tracking, unsubscribe and bounces are mass mailing's own."""
 
-    _inherit = "mailing.mailing"
+    _name = "mailing.mailing"
+    _inherit = ["mailing.mailing", "campaign.access.mixin"]
+    # the UTM values of a mailing: never those of a campaign out of the user's reach
+    _campaign_checked_fields = frozenset({"campaign_id", "source_id"})
 
     campaign_action_id = fields.Many2one(
         "campaign.action",

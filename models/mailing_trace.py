@@ -18,7 +18,10 @@ class MailingTrace(models.Model):
     """Touchpoints follow the traces of the mailings that carried them: sent, opened, clicked,
     replied, bounced, failed. Set-based: one UPDATE ... FROM per write of traces."""
 
-    _inherit = "mailing.trace"
+    _name = "mailing.trace"
+    _inherit = ["mailing.trace", "campaign.access.mixin"]
+    # the rules of campaign traces follow their mailing
+    _campaign_checked_fields = frozenset({"mass_mailing_id"})
 
     def write(self, vals):
         res = super().write(vals)
@@ -105,7 +108,12 @@ class MailingTrace(models.Model):
         return tools.hmac(self.env(su=True), TRACKING_SIGNATURE_SCOPE, int(trace_id))[:TRACKING_SIGNATURE_LENGTH]
 
     def _campaign_signature_ok(self, trace_id, signature):
-        return isinstance(signature, str) and consteq(signature, self._campaign_tracking_signature(trace_id))
+        # consteq compares ASCII strings only: anything else is simply a wrong signature
+        return (
+            isinstance(signature, str)
+            and signature.isascii()
+            and consteq(signature, self._campaign_tracking_signature(trace_id))
+        )
 
     def _campaign_record_open(self, trace_id, signature):
         """An open of a campaign email (pixel): the trace becomes opened once, the touchpoint counts

@@ -7,7 +7,8 @@ class ProjectTask(models.Model):
     started / In progress / Done through the project's stages; timesheets count as the campaign's
     cost through the project's analytic account)."""
 
-    _inherit = "project.task"
+    _name = "project.task"
+    _inherit = ["project.task", "campaign.access.mixin"]
 
     campaign_action_id = fields.Many2one(
         "campaign.action",

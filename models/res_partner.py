@@ -8,7 +8,8 @@ LETTER_ADDRESS_FIELDS = ("street", "zip", "city", "country_id")
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "campaign.access.mixin"]
 
     campaign_touchpoint_ids = fields.One2many(
         "campaign.touchpoint", "partner_id", string="Campaign Touchpoints", readonly=True

@@ -1,10 +1,10 @@
 from contextlib import contextmanager
 
 from odoo import Command, fields
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user
 from odoo.tools import SQL
 
-from .common import CampaignCase
+from .common import CampaignCase, RpcClientMixin
 
 # Who sees which campaign of the fixtures (see AccessCase): the grant the rules must give, exactly.
 VISIBLE_CAMPAIGNS = {
@@ -21,13 +21,15 @@ VISIBLE_CAMPAIGNS = {
 # Rights of each kind of user per model (r read, w write, c create, d delete), from the access lists.
 CAMPAIGN_DATA = {"user": "rwcd", "manager": "rwcd", "accountant": "r", "readonly": "r"}
 EXECUTION_DATA = {"user": "rwc", "manager": "rwcd", "accountant": "r", "readonly": "r"}
+# Runs are created by the campaign job only.
+RUN_DATA = {"user": "rw", "manager": "rwd", "accountant": "r", "readonly": "r"}
 READ_ONLY = {"user": "r", "manager": "r", "accountant": "r", "readonly": "r"}
 PERMS = {
     "campaign.campaign": CAMPAIGN_DATA,
     "campaign.target": CAMPAIGN_DATA,
     "campaign.action": CAMPAIGN_DATA,
     "campaign.action.variant": CAMPAIGN_DATA,
-    "campaign.action.run": EXECUTION_DATA,
+    "campaign.action.run": RUN_DATA,
     "campaign.touchpoint": EXECUTION_DATA,
     "campaign.weblink": CAMPAIGN_DATA,
     "campaign.calendar.item": CAMPAIGN_DATA,
@@ -354,3 +356,65 @@ class AccessCase(CampaignCase):
 
     def _fingerprint(self):
         return fingerprint(self.env)
+
+    _counter = 0
+
+    def _create_values(self, model, key):
+        """Values of a new record granted by ``key`` (None for the models nobody creates)."""
+        AccessCase._counter += 1
+        number = AccessCase._counter
+        kind, value = key
+        samples = self.samples.get(value) if kind == "campaign" else None
+        campaign = samples and samples["campaign.campaign"]
+        if model == "campaign.campaign":
+            return {
+                "name": f"New{number}",
+                "company_id": campaign.company_id.id,
+                "scope": campaign.scope,
+                "user_id": campaign.user_id.id,
+            }
+        if model == "campaign.target":
+            return {"campaign_id": campaign.id, "name": "New", "source": "manual", "partner_ids": self.partners.ids}
+        if model == "campaign.action":
+            return {"campaign_id": campaign.id, "name": "New", "channel": "email"}
+        if model == "campaign.action.variant":
+            return {"action_id": samples["campaign.action"].id, "name": f"V{number}"}
+        if model == "campaign.action.run":
+            return {"action_id": samples["campaign.action"].id, "run_number": 100 + number}
+        if model == "campaign.touchpoint":
+            return {
+                "action_id": samples["campaign.action"].id,
+                "partner_id": self.partners[0].id,
+                "run_number": -number,
+            }
+        if model == "campaign.weblink":
+            return {"action_id": samples["web_action"].id, "name": f"New {number}", "url": "https://example.com/new"}
+        if model == "campaign.calendar.item":
+            company = campaign.company_id if campaign else value
+            return {
+                "name": "New",
+                "kind": "reminder",
+                "company_id": company.id,
+                "campaign_id": campaign.id if campaign else False,
+            }
+        if model == "campaign.touchpoint.type":
+            return {"name": f"New {number}", "company_id": value.id if value else False}
+        if model == "campaign.kpi.choice":
+            return {"user_id": value.id, "metric": "roi"}
+        if model == "mailing.mailing":
+            if campaign:
+                return None  # the mailings of campaigns are the engine's (see test_access_links)
+            return {"subject": "New", "mailing_model_id": self.partner_model.id}
+        if model == "mailing.trace":
+            mailing = samples["mailing.mailing"] if campaign else self.plain_mailing
+            return {"mass_mailing_id": mailing.id, "model": "res.partner", "res_id": self.partners[1].id}
+        return None
+
+
+class AccessHttpCase(RpcClientMixin, HttpCase, AccessCase):
+    """The fixtures of :class:`AccessCase`, for tests that go through a real client (JSON-RPC)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._rpc_prepare_keys(cls.env["res.users"].union(*cls.users.values()))

@@ -111,40 +111,61 @@ class RpcClientMixin:
     user exactly as for a browser or an integration."""
 
     def json2(self, user, model, method, ids=None, context=None, **params):
-        """``POST /json/2/<model>/<method>`` as ``user`` (with an API key of theirs)."""
-        # per test: a key made in a test is rolled back with it
-        keys = self.__dict__.setdefault("_rpc_keys", {})
-        if user.id not in keys:
-            # the user creates their own key, as they would in their preferences
-            keys[user.id] = (
-                user.with_user(user)
-                .env["res.users.apikeys"]
-                ._generate(scope="rpc", name="campaign tests", expiration_date=datetime.now() + timedelta(days=1))
-            )
+        """``POST /json/2/<model>/<method>`` as ``user`` (with an API key of theirs); without an
+        API key for the public user (a visitor)."""
+        headers = {"Content-Type": "application/json", "X-Odoo-Database": get_db_name()}
+        if not user._is_public():
+            keys = type(self).__dict__.get("_rpc_class_keys", {})
+            if user.id not in keys:
+                # a key made in a test is rolled back with it (and with the savepoint of an
+                # assertRaises around the call): made once for the class when possible
+                keys = self.__dict__.setdefault("_rpc_keys", {})
+                keys.setdefault(user.id, self._rpc_new_key(user))
+            headers["Authorization"] = f"Bearer {keys[user.id]}"
         body = dict(params)
         if ids is not None:
             body["ids"] = list(ids)
         if context is not None:
             body["context"] = context
-        response = self.url_open(
-            f"/json/2/{model}/{method}",
-            data=json.dumps(body),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {keys[user.id]}",
-                "X-Odoo-Database": get_db_name(),
-            },
-        )
-        result = response.json()
+        # an integration sends no session cookie (the web client's session of another test user, here)
+        cookies = list(self.opener.cookies)
+        self.opener.cookies.clear()
+        try:
+            response = self.url_open(f"/json/2/{model}/{method}", data=json.dumps(body), headers=headers)
+        finally:
+            for cookie in cookies:
+                self.opener.cookies.set_cookie(cookie)
+        try:
+            result = response.json()
+        except ValueError:
+            result = {"name": f"HTTP {response.status_code}", "message": response.text[:200]}
         if response.status_code != 200:
             raise RpcError(result.get("name"), result.get("message"), response.status_code)
         return result
 
+    @staticmethod
+    def _rpc_new_key(user):
+        # the user creates their own key, as they would in their preferences
+        return (
+            user.with_user(user)
+            .env["res.users.apikeys"]
+            ._generate(scope="rpc", name="campaign tests", expiration_date=datetime.now() + timedelta(days=1))
+        )
+
+    @classmethod
+    def _rpc_prepare_keys(cls, users):
+        """API keys of ``users`` made for the whole class (in setUpClass)."""
+        cls._rpc_class_keys = {user.id: cls._rpc_new_key(user) for user in users if not user._is_public()}
+
     def call_kw(self, user, model, method, args=(), kwargs=None):
         """``POST /web/dataset/call_kw`` as the web client does it, in a session of ``user``
-        (whose password is their login, as ``new_test_user`` makes them)."""
+        (whose password is their login, as ``new_test_user`` makes them); a visitor's session for
+        the public user."""
         if getattr(self, "_rpc_session_user", None) != user.id:
-            self.authenticate(user.login, user.login)
+            if user._is_public():
+                self.authenticate(None, None)
+            else:
+                self.authenticate(user.login, user.login)
             self._rpc_session_user = user.id
         response = self.url_open(
             f"/web/dataset/call_kw/{model}/{method}",
@@ -164,6 +185,13 @@ class RpcClientMixin:
             data = answer["error"].get("data", {})
             raise RpcError(data.get("name"), data.get("message"))
         return answer.get("result")
+
+    def rpc(self, client, user, model, method, ids=None, args=(), **kwargs):
+        """Call ``method`` through ``client`` (``json2`` or ``call_kw``): on the records ``ids``
+        when given (a method of the model otherwise), with the keyword arguments ``kwargs``."""
+        if client == "json2":
+            return self.json2(user, model, method, ids=ids, **kwargs)
+        return self.call_kw(user, model, method, [list(ids), *args] if ids is not None else list(args), kwargs)
 
 
 class CampaignHttpCase(RpcClientMixin, HttpCase):
@@ -186,3 +214,4 @@ class CampaignHttpCase(RpcClientMixin, HttpCase):
         cls.user_accountant = new_test_user(
             cls.env, login="rpc_accountant", name="Alain Accountant", groups="account.group_account_invoice"
         )
+        cls._rpc_prepare_keys(cls.user_marketing | cls.user_marketing_2 | cls.user_manager | cls.user_accountant)

@@ -3,7 +3,8 @@ from contextlib import closing
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 
-from .access_common import PERMS, VISIBLE_CAMPAIGNS, AccessCase
+from .access_common import PERMS, VISIBLE_CAMPAIGNS, AccessCase, AccessHttpCase
+from .common import RpcError
 
 # A field of each model, read and written back with its own value (the rights are checked all the
 # same, and nothing moves).
@@ -101,60 +102,6 @@ class TestAccessMatrix(AccessCase):
                 with self.assertRaises(AccessError):
                     self.env[model].with_user(user).create(values)
 
-    _counter = 0
-
-    def _create_values(self, model, key):
-        """Values of a new record granted by ``key`` (None for the models nobody creates)."""
-        TestAccessMatrix._counter += 1
-        number = TestAccessMatrix._counter
-        kind, value = key
-        samples = self.samples.get(value) if kind == "campaign" else None
-        campaign = samples and samples["campaign.campaign"]
-        if model == "campaign.campaign":
-            return {
-                "name": f"New{number}",
-                "company_id": campaign.company_id.id,
-                "scope": campaign.scope,
-                "user_id": campaign.user_id.id,
-            }
-        if model == "campaign.target":
-            return {"campaign_id": campaign.id, "name": "New", "source": "manual", "partner_ids": self.partners.ids}
-        if model == "campaign.action":
-            return {"campaign_id": campaign.id, "name": "New", "channel": "email"}
-        if model == "campaign.action.variant":
-            return {"action_id": samples["campaign.action"].id, "name": f"V{number}"}
-        if model == "campaign.action.run":
-            return {"action_id": samples["campaign.action"].id, "run_number": 100 + number}
-        if model == "campaign.touchpoint":
-            return {
-                "action_id": samples["campaign.action"].id,
-                "partner_id": self.partners[0].id,
-                "run_number": -number,
-            }
-        if model == "campaign.weblink":
-            return {"action_id": samples["web_action"].id, "name": f"New {number}", "url": "https://example.com/new"}
-        if model == "campaign.calendar.item":
-            company = campaign.company_id if campaign else value
-            return {
-                "name": "New",
-                "kind": "reminder",
-                "company_id": company.id,
-                "campaign_id": campaign.id if campaign else False,
-            }
-        if model == "campaign.touchpoint.type":
-            return {"name": f"New {number}", "company_id": value.id if value else False}
-        if model == "campaign.kpi.choice":
-            return {"user_id": value.id, "metric": "roi"}
-        if model == "mailing.mailing":
-            values = {"subject": "New", "mailing_model_id": self.partner_model.id}
-            if campaign:
-                values["campaign_action_id"] = samples["campaign.action"].id
-            return values
-        if model == "mailing.trace":
-            mailing = samples["mailing.mailing"] if campaign else self.plain_mailing
-            return {"mass_mailing_id": mailing.id, "model": "res.partner", "res_id": self.partners[1].id}
-        return None
-
     def test_figures_for_accountants(self):
         """Accountants read the costs, revenue and ROI of the campaigns they see, not those of
         personal campaigns, and none of the secrets of the actions and pages."""
@@ -240,3 +187,99 @@ class TestAccessMatrix(AccessCase):
                     expected = campaign.scope == "company" and campaign.company_id in user.company_ids
                     self.assertEqual(bool(visible_tasks), expected or campaign.user_id == user)
         self.assertFalse(failures, "\n".join(failures))
+
+
+@tagged("post_install", "-at_install")
+class TestAccessMatrixRpc(AccessHttpCase):
+    """The matrix of TestAccessMatrix (the same tables, the same fixtures), through the clients the
+    users really use: the external /json/2 API with an API key and the web client's call_kw with a
+    session, for every kind of user (a visitor without credentials for the public user). Nothing
+    runs in the test's own environment: search, read, write, delete and create are answered by the
+    server with the user's rights."""
+
+    def test_rpc_matrix_json2(self):
+        self._rpc_matrix("json2")
+
+    def test_rpc_matrix_call_kw(self):
+        self._rpc_matrix("call_kw")
+
+    def _rpc_matrix(self, client):
+        self.env.flush_all()
+        failures = []
+        # creations last: the records created stay (nothing is rolled back over HTTP), and would
+        # renumber the rows of the SQL views
+        for phase in ("existing", "create"):
+            for login in self.users:  # user by user: one session each
+                for model in PERMS:
+                    with self._case(failures, client=client, model=model, user=login, phase=phase):
+                        if phase == "existing":
+                            self._check_model_rpc(client, model, login)
+                        else:
+                            self._check_create_rpc(client, model, login)
+        self.assertFalse(failures, "\n".join(failures))
+
+    def _refused(self, client, user, model, method, ids=None, **kwargs):
+        """The call is refused: an access error (any refusal for a visitor, who has no session)."""
+        with self.assertRaises(RpcError) as caught:
+            self.rpc(client, user, model, method, ids=ids, **kwargs)
+        if not user._is_public():
+            self.assertEqual(caught.exception.name, "odoo.exceptions.AccessError", caught.exception.message)
+
+    def _check_model_rpc(self, client, model, login):
+        user = self.users[login]
+        perms = self._perms(model, login)
+        records = self.fixtures[model]
+        field = FIELDS[model]
+        all_ids = [record.id for record, _key in records]
+        granted = [record for record, key in records if self._grants(login, key)]
+        others = [record for record, key in records if not self._grants(login, key)]
+        domain = [["id", "in", all_ids]]
+        search = {"domain": domain} if client == "json2" else {"args": [domain]}
+        if "r" in perms:
+            found = self.rpc(client, user, model, "search", **search)
+            self.assertEqual(
+                set(found), {record.id for record in granted}, f"{login} finds exactly the {model} granted"
+            )
+            if granted:
+                read = self.rpc(client, user, model, "read", ids=[r.id for r in granted], fields=[field])
+                expected = {record.id: record.read([field])[0][field] for record in granted}
+                self.assertEqual({row["id"]: row[field] for row in read}, expected)
+            for record in others:
+                self._refused(client, user, model, "read", ids=record.ids, fields=[field])
+        else:
+            self._refused(client, user, model, "search", **search)
+            self._refused(client, user, model, "read", ids=all_ids, fields=[field])
+        values = {record.id: record.read([field])[0][field] for record, _key in records}
+        if "w" in perms:
+            for record in granted:
+                self.assertTrue(self.rpc(client, user, model, "write", ids=record.ids, vals={field: values[record.id]}))
+            for record in others:
+                self._refused(client, user, model, "write", ids=record.ids, vals={field: values[record.id]})
+        else:
+            for record in (granted or others)[:1] + others[:1]:
+                self._refused(client, user, model, "write", ids=record.ids, vals={field: values[record.id]})
+        if "d" in perms and granted:
+            self.assertTrue(
+                self.rpc(client, user, model, "has_access", ids=[r.id for r in granted], operation="unlink"),
+                f"{login} may delete the {model} granted",
+            )
+        for record in others if "d" in perms else (granted or others)[:1] + others[:1]:
+            self._refused(client, user, model, "unlink", ids=record.ids)
+        self.env.invalidate_all()
+        self.assertEqual(len(self.env[model].browse(all_ids).exists()), len(all_ids), "nothing deleted")
+
+    def _check_create_rpc(self, client, model, login):
+        user = self.users[login]
+        perms = self._perms(model, login)
+        for key in dict.fromkeys(key for _record, key in self.fixtures[model]):
+            values = self._create_values(model, key)
+            if values is None:
+                continue
+            if "c" in perms and self._grants(login, key):
+                self.assertTrue(self.rpc(client, user, model, "create", **self._create_kwargs(client, values)))
+            else:
+                self._refused(client, user, model, "create", **self._create_kwargs(client, values))
+
+    @staticmethod
+    def _create_kwargs(client, values):
+        return {"vals_list": [values]} if client == "json2" else {"args": [values]}

@@ -5,7 +5,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.service.model import get_public_method
 from odoo.tests import tagged
 
-from .access_common import AccessCase
+from .access_common import AccessCase, AccessHttpCase
+from .common import RpcError
 
 ADDON = "odoo.addons.campaign_manager."
 # create and write are proved model by model in test_access_matrix
@@ -49,17 +50,9 @@ CALL_ON = {
 WIZARD_OWNER = {"campaign.contact.erase": "manager"}
 
 
-@tagged("post_install", "-at_install")
-class TestAccessMethods(AccessCase):
-    """Every public method of the addon's models and wizards (those RPC can call), called by every
-    kind of user on records out of their reach: refused (AccessError or UserError), or, for the
-    methods listed in NAVIGATION, an answer that says nothing about the record; in every case
-    nothing changes. Accountants may call the methods that only read, on what they may read."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.reference = None
+class MethodTablesMixin:
+    """What the method tests share, in process and over RPC: the public methods of the addon, the
+    records each user calls them on, the wizards as their owners open them."""
 
     def _public_methods(self, model):
         """The RPC-callable methods defined by the addon on ``model``."""
@@ -103,6 +96,116 @@ class TestAccessMethods(AccessCase):
             return []
         perms = self._perms(model, login)
         return [(record, "r" in perms and self._grants(login, key)) for record, key in records]
+
+    def _blind(self, value, record_id, key=None):
+        """``value`` with ``record_id`` masked where actions carry the ids they were built from."""
+        if isinstance(value, dict):
+            return {k: self._blind(v, record_id, k) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._blind(v, record_id, key) for v in value]
+        if key and (key in ("domain", "res_id") or key.startswith(("default_", "active_"))) and value == record_id:
+            return "ID"
+        if key == "url" and isinstance(value, str):
+            return re.sub(rf"(?<![0-9]){record_id}(?![0-9])", "ID", value)
+        return value
+
+    def _wizards(self):
+        """Each wizard as its owner opens it: {model: record}."""
+        user_a = self.users["user_a"]
+        samples = self.samples["c1_a"]
+        campaign = samples["campaign.campaign"].with_user(user_a)
+        launch = self.env["campaign.campaign.launch"].with_user(user_a).create({"campaign_id": campaign.id})
+        order = self.env["campaign.campaign.order"].browse(campaign.action_order()["res_id"]).with_user(user_a)
+        order._refresh_lines()
+        return {
+            "campaign.campaign.calculate": self.env["campaign.campaign.calculate"]
+            .with_user(user_a)
+            .create({"campaign_id": campaign.id}),
+            "campaign.campaign.duplicate": self.env["campaign.campaign.duplicate"]
+            .with_user(user_a)
+            .create({"campaign_id": campaign.id, "name": "MineAgain"}),
+            "campaign.action.duplicate": self.env["campaign.action.duplicate"]
+            .with_user(user_a)
+            .create({"action_ids": samples["campaign.action"].ids, "campaign_ids": campaign.ids}),
+            "campaign.campaign.launch": launch,
+            "campaign.campaign.launch.line": launch.line_ids[:1],
+            "campaign.campaign.order": order,
+            "campaign.campaign.order.line": order.line_ids[:1],
+            "campaign.contact.erase": self.env["campaign.contact.erase"]
+            .with_user(self.users["manager"])
+            .create({"partner_ids": self.partners.ids}),
+            "campaign.kpi.choose": self.env["campaign.kpi.choose"].with_user(user_a).create({}),
+            "campaign.touchpoint.record": self.env["campaign.touchpoint.record"]
+            .with_user(user_a)
+            .create({"touchpoint_id": samples["campaign.touchpoint"].id}),
+        }
+
+    def _out_of_reach_attempts(self):
+        """Wizards created by user A and user C on what is out of their reach: [(login, foreign key,
+        model, values)]."""
+        attackers = {"user_a": ("c1_a", ["c1_b", "c2_company"]), "user_c": ("c2_c", ["c1_a"])}
+        # a wizard of somebody else's, on a campaign the attackers' own company may see
+        managers_launch = (
+            self.env["campaign.campaign.launch"]
+            .with_user(self.users["manager"])
+            .create({"campaign_id": self.samples["c1_company"]["campaign.campaign"].id})
+        )
+        result = []
+        for login, (own_key, foreign_keys) in attackers.items():
+            user = self.users[login]
+            own = self.samples[own_key]
+            launch = (
+                self.env["campaign.campaign.launch"]
+                .with_user(user)
+                .create({"campaign_id": own["campaign.campaign"].id})
+            )
+            order = self.env["campaign.campaign.order"].with_user(user).create({"name": "Mine"})
+            for foreign_key in foreign_keys:
+                foreign = self.samples[foreign_key]
+                campaign, action = foreign["campaign.campaign"], foreign["campaign.action"]
+                attempts = [
+                    ("campaign.campaign.calculate", {"campaign_id": campaign.id}),
+                    ("campaign.campaign.calculate", {"campaign_id": campaign.id, "channel": "sms"}),
+                    (
+                        "campaign.campaign.calculate",
+                        {"campaign_id": own["campaign.campaign"].id, "action_id": action.id},
+                    ),
+                    ("campaign.campaign.duplicate", {"campaign_id": campaign.id, "name": "Stolen"}),
+                    (
+                        "campaign.action.duplicate",
+                        {"action_ids": action.ids, "campaign_ids": own["campaign.campaign"].ids},
+                    ),
+                    (
+                        "campaign.action.duplicate",
+                        {"action_ids": own["campaign.action"].ids, "campaign_ids": campaign.ids},
+                    ),
+                    ("campaign.campaign.launch", {"campaign_id": campaign.id}),
+                    ("campaign.campaign.launch.line", {"wizard_id": launch.id, "action_id": action.id}),
+                    ("campaign.campaign.order", {"campaign_id": campaign.id, "step": "contacts"}),
+                    ("campaign.campaign.order.line", {"wizard_id": order.id, "action_id": action.id}),
+                    ("campaign.touchpoint.record", {"touchpoint_id": foreign["campaign.touchpoint"].id}),
+                    (
+                        "campaign.touchpoint.record",
+                        {"campaign_id": campaign.id, "action_id": action.id, "partner_id": self.partners[0].id},
+                    ),
+                    ("campaign.campaign.launch.line", {"wizard_id": managers_launch.id}),
+                    ("campaign.campaign.order", {"name": "Mine", "launch_id": managers_launch.id}),
+                ]
+                result += [(login, foreign_key, model, values) for model, values in attempts]
+        return result
+
+
+@tagged("post_install", "-at_install")
+class TestAccessMethods(MethodTablesMixin, AccessCase):
+    """Every public method of the addon's models and wizards (those RPC can call), called by every
+    kind of user on records out of their reach: refused (AccessError or UserError), or, for the
+    methods listed in NAVIGATION, an answer that says nothing about the record; in every case
+    nothing changes. Accountants may call the methods that only read, on what they may read."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.reference = None
 
     # ------------------------------------------------------------------
     # MODELS
@@ -163,52 +266,9 @@ class TestAccessMethods(AccessCase):
             )
         return True
 
-    def _blind(self, value, record_id, key=None):
-        """``value`` with ``record_id`` masked where actions carry the ids they were built from."""
-        if isinstance(value, dict):
-            return {k: self._blind(v, record_id, k) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self._blind(v, record_id, key) for v in value]
-        if key and (key in ("domain", "res_id") or key.startswith(("default_", "active_"))) and value == record_id:
-            return "ID"
-        if key == "url" and isinstance(value, str):
-            return re.sub(rf"(?<![0-9]){record_id}(?![0-9])", "ID", value)
-        return value
-
     # ------------------------------------------------------------------
     # WIZARDS
     # ------------------------------------------------------------------
-    def _wizards(self):
-        """Each wizard as its owner opens it: {model: record}."""
-        user_a = self.users["user_a"]
-        samples = self.samples["c1_a"]
-        campaign = samples["campaign.campaign"].with_user(user_a)
-        launch = self.env["campaign.campaign.launch"].with_user(user_a).create({"campaign_id": campaign.id})
-        order = self.env["campaign.campaign.order"].browse(campaign.action_order()["res_id"]).with_user(user_a)
-        order._refresh_lines()
-        return {
-            "campaign.campaign.calculate": self.env["campaign.campaign.calculate"]
-            .with_user(user_a)
-            .create({"campaign_id": campaign.id}),
-            "campaign.campaign.duplicate": self.env["campaign.campaign.duplicate"]
-            .with_user(user_a)
-            .create({"campaign_id": campaign.id, "name": "MineAgain"}),
-            "campaign.action.duplicate": self.env["campaign.action.duplicate"]
-            .with_user(user_a)
-            .create({"action_ids": samples["campaign.action"].ids, "campaign_ids": campaign.ids}),
-            "campaign.campaign.launch": launch,
-            "campaign.campaign.launch.line": launch.line_ids[:1],
-            "campaign.campaign.order": order,
-            "campaign.campaign.order.line": order.line_ids[:1],
-            "campaign.contact.erase": self.env["campaign.contact.erase"]
-            .with_user(self.users["manager"])
-            .create({"partner_ids": self.partners.ids}),
-            "campaign.kpi.choose": self.env["campaign.kpi.choose"].with_user(user_a).create({}),
-            "campaign.touchpoint.record": self.env["campaign.touchpoint.record"]
-            .with_user(user_a)
-            .create({"touchpoint_id": samples["campaign.touchpoint"].id}),
-        }
-
     def test_wizards_belong_to_who_opened_them(self):
         """A wizard holds what its owner was doing (contacts picked, a file of contacts, figures of a
         personal campaign, a note on a contact): nobody else reads it nor runs it."""
@@ -236,58 +296,12 @@ class TestAccessMethods(AccessCase):
     def test_wizards_refuse_what_is_out_of_reach(self):
         """A wizard opened on a campaign, an action, a touchpoint or another wizard out of the user's
         reach is refused when created: it would show their names, figures and contacts."""
+        attempts = self._out_of_reach_attempts()
         self.reference = self._fingerprint()
-        attackers = {"user_a": ("c1_a", ["c1_b", "c2_company"]), "user_c": ("c2_c", ["c1_a"])}
         failures = []
-        # a wizard of somebody else's, on a campaign the attackers' own company may see
-        managers_launch = (
-            self.env["campaign.campaign.launch"]
-            .with_user(self.users["manager"])
-            .create({"campaign_id": self.samples["c1_company"]["campaign.campaign"].id})
-        )
-        for login, (own_key, foreign_keys) in attackers.items():
-            user = self.users[login]
-            own = self.samples[own_key]
-            launch = (
-                self.env["campaign.campaign.launch"]
-                .with_user(user)
-                .create({"campaign_id": own["campaign.campaign"].id})
-            )
-            order = self.env["campaign.campaign.order"].with_user(user).create({"name": "Mine"})
-            for foreign_key in foreign_keys:
-                foreign = self.samples[foreign_key]
-                campaign, action = foreign["campaign.campaign"], foreign["campaign.action"]
-                attempts = [
-                    ("campaign.campaign.calculate", {"campaign_id": campaign.id}),
-                    ("campaign.campaign.calculate", {"campaign_id": campaign.id, "channel": "sms"}),
-                    (
-                        "campaign.campaign.calculate",
-                        {"campaign_id": own["campaign.campaign"].id, "action_id": action.id},
-                    ),
-                    ("campaign.campaign.duplicate", {"campaign_id": campaign.id, "name": "Stolen"}),
-                    (
-                        "campaign.action.duplicate",
-                        {"action_ids": action.ids, "campaign_ids": own["campaign.campaign"].ids},
-                    ),
-                    (
-                        "campaign.action.duplicate",
-                        {"action_ids": own["campaign.action"].ids, "campaign_ids": campaign.ids},
-                    ),
-                    ("campaign.campaign.launch", {"campaign_id": campaign.id}),
-                    ("campaign.campaign.launch.line", {"wizard_id": launch.id, "action_id": action.id}),
-                    ("campaign.campaign.order", {"campaign_id": campaign.id, "step": "contacts"}),
-                    ("campaign.campaign.order.line", {"wizard_id": order.id, "action_id": action.id}),
-                    ("campaign.touchpoint.record", {"touchpoint_id": foreign["campaign.touchpoint"].id}),
-                    (
-                        "campaign.touchpoint.record",
-                        {"campaign_id": campaign.id, "action_id": action.id, "partner_id": self.partners[0].id},
-                    ),
-                    ("campaign.campaign.launch.line", {"wizard_id": managers_launch.id}),
-                    ("campaign.campaign.order", {"name": "Mine", "launch_id": managers_launch.id}),
-                ]
-                for model, values in attempts:
-                    with self._case(failures, user=login, campaign=foreign_key, model=model, values=values):
-                        self._attempt(user, model, values)
+        for login, foreign_key, model, values in attempts:
+            with self._case(failures, user=login, campaign=foreign_key, model=model, values=values):
+                self._attempt(self.users[login], model, values)
         self.assertFalse(failures, "\n".join(failures))
         self.assertEqual(self._fingerprint(), self.reference)
 
@@ -295,3 +309,121 @@ class TestAccessMethods(AccessCase):
         self.env.invalidate_all()  # as in a request: nothing read beforehand
         with self.assertRaises(AccessError):
             self.env[model].with_user(user).create(values)
+
+
+# How the server refuses a call: a user error of any kind (access, missing record, validation),
+# or, for a visitor without credentials, no session at all.
+REFUSALS = {
+    "odoo.exceptions.AccessError",
+    "odoo.exceptions.UserError",
+    "odoo.exceptions.MissingError",
+    "odoo.exceptions.ValidationError",
+    "odoo.exceptions.AccessDenied",
+    "odoo.http.SessionExpiredException",
+    "werkzeug.exceptions.Unauthorized",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestAccessMethodsRpc(MethodTablesMixin, AccessHttpCase):
+    """TestAccessMethods through the clients the users really use (the same tables and fixtures):
+    every public method of the addon called over /json/2 and the web client's call_kw by every kind
+    of user on records out of their reach is refused, or answers as for a record that does not exist
+    (NAVIGATION); nothing changes; the wizards are their owner's only."""
+
+    def test_methods_refused_out_of_reach_json2(self):
+        self._methods_out_of_reach("json2")
+
+    def test_methods_refused_out_of_reach_call_kw(self):
+        self._methods_out_of_reach("call_kw")
+
+    def _methods_out_of_reach(self, client):
+        answered, navigation, failures = set(), set(), []
+        models = {
+            model: methods for model, methods in self._addon_models().items() if not self.env[model].is_transient()
+        }
+        for login, user in self.users.items():  # user by user: one session each
+            for model, methods in sorted(models.items()):
+                reference = self._fingerprint()
+                for record, readable in self._targets(model, login):
+                    if readable and self.roles[login] in ("user", "manager") and model != "res.partner":
+                        continue  # their own work
+                    for method in sorted(methods):
+                        with self._case(
+                            failures, client=client, model=model, method=method, user=login, record=record.id
+                        ):
+                            if self._call_rpc(client, user, record, method, readable):
+                                answered.add((model, method, login))
+                                if not readable:
+                                    navigation.add((model, method))
+                with self._case(failures, client=client, model=model, user=login, check="nothing changed"):
+                    self.env.invalidate_all()
+                    self.assertEqual(self._fingerprint(), reference)
+        self.assertFalse(failures, "\n".join(failures))
+        self.assertEqual(navigation, {(model, method) for model, methods in NAVIGATION.items() for method in methods})
+        self.assertIn(("campaign.campaign", "action_view_expenses", "accountant"), answered)
+        self.assertIn(("campaign.target", "action_view_recipients", "readonly"), answered)
+        self.assertNotIn(("campaign.campaign", "action_stop", "accountant"), answered)
+
+    def _call_rpc(self, client, user, record, method, readable):
+        """Call ``method`` on ``record`` as ``user``; return whether it answered (rather than refused)."""
+        model = record._name
+
+        def call(records):
+            if getattr(getattr(type(records), method), "_api_model", False):
+                return self.rpc(client, user, model, method)  # a method of the model: no ids
+            return self.rpc(client, user, model, method, ids=records.ids)
+
+        try:
+            result = call(record)
+        except RpcError as error:
+            self.assertIn(error.name, REFUSALS, error.message)
+            return False
+        if not readable:
+            self.assertIn(method, NAVIGATION.get(model, ()), f"{model}.{method} answers a user out of reach")
+            ghost = record.browse(record.id + 10**7)
+            self.assertEqual(
+                self._blind(result, record.id),
+                self._blind(call(ghost), ghost.id),
+                f"{model}.{method} answers as for a record that does not exist",
+            )
+        return True
+
+    def test_wizards_belong_to_who_opened_them(self):
+        wizards = self._wizards()
+        reference = self._fingerprint()
+        models = self._addon_models()
+        failures = []
+        for login, user in self.users.items():
+            for model, wizard in wizards.items():
+                if login == WIZARD_OWNER.get(model, "user_a"):
+                    continue
+                client = ("json2", "call_kw")[list(self.users).index(login) % 2]
+                with self._case(failures, model=model, user=login):
+                    with self.assertRaises(RpcError) as caught:
+                        self.rpc(client, user, model, "read", ids=wizard.ids, fields=["display_name"])
+                    self.assertIn(caught.exception.name, REFUSALS)
+                    for method in sorted(models.get(model, ())):
+                        with self.assertRaises(RpcError, msg=method) as caught:
+                            self.rpc(client, user, model, method, ids=wizard.ids)
+                        self.assertIn(caught.exception.name, REFUSALS, method)
+        self.assertFalse(failures, "\n".join(failures))
+        self.env.invalidate_all()
+        self.assertEqual(self._fingerprint(), reference)
+
+    def test_wizards_refuse_what_is_out_of_reach(self):
+        attempts = self._out_of_reach_attempts()
+        reference = self._fingerprint()
+        failures = []
+        for index, (login, foreign_key, model, values) in enumerate(attempts):
+            client = ("json2", "call_kw")[index % 2]
+            with self._case(failures, client=client, user=login, campaign=foreign_key, model=model, values=values):
+                with self.assertRaises(RpcError) as caught:
+                    if client == "json2":
+                        self.rpc(client, self.users[login], model, "create", vals_list=[values])
+                    else:
+                        self.rpc(client, self.users[login], model, "create", args=[values])
+                self.assertEqual(caught.exception.name, "odoo.exceptions.AccessError", caught.exception.message)
+        self.assertFalse(failures, "\n".join(failures))
+        self.env.invalidate_all()
+        self.assertEqual(self._fingerprint(), reference)

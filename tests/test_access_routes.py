@@ -1,8 +1,10 @@
+import json
 import re
 import secrets
-from urllib.parse import quote_plus
+from contextlib import contextmanager
+from urllib.parse import quote, quote_plus, unquote
 
-from odoo import Command, fields
+from odoo import Command, fields, http
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .access_common import fingerprint
@@ -18,6 +20,25 @@ ROUTE_TABLES = (
     "crm_lead",
     "mailing_subscription",
 )
+
+
+# Malformed tokens as they appear in an address (percent-encoded): none may get a server error.
+BAD_TOKENS = {
+    "one character": "x",
+    "non-ASCII": quote("é"),
+    "non-ASCII, long": quote("日本語" * 50),
+    "emoji": quote("☃🎉"),
+    "NUL": "%00",
+    "NUL inside": "abc%00def",
+    "very long": "a" * 4000,
+    "very long, non-ASCII": quote("é" * 1500),
+    "invalid percent-encoding": "%ZZ",
+    "invalid UTF-8": "%E9%FF",
+    "spaces": "%20%20",
+    "quotes": quote("' OR '1'='1"),
+    "negative": "-1",
+    "huge number": "9" * 40,
+}
 
 
 @tagged("post_install", "-at_install")
@@ -305,8 +326,10 @@ class TestAccessRoutes(HttpCase, CampaignCase):
         self.env.invalidate_all()
         self.assertEqual(touchpoint.visit_count, 1)
         self.reference = fingerprint(self.env, ROUTE_TABLES, messages=False)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        form = {"csrf_token": csrf, "name": "Route visitor", "email": "visitor@example.com"}
+        tokens = {
+            key: re.search(rf'name="{key}" value="([^"]+)"', page.text).group(1) for key in ("csrf_token", "form_token")
+        }
+        form = {**tokens, "name": "Route visitor", "email": "visitor@example.com"}
         status, _location, _body = self._same_as(wrong, f"/c/{ghost}", data=form)
         self.assertEqual(status, 404)
         for _attempt in range(2):
@@ -315,6 +338,177 @@ class TestAccessRoutes(HttpCase, CampaignCase):
         self.assertEqual(touchpoint.state, "converted")
         self.assertEqual(self.env["crm.lead"].search_count([("id", "=", touchpoint.lead_id.id)]), 1)
         self.assertFalse(theirs.lead_id)
+
+    def test_bad_tokens_answer_as_missing_targets(self):
+        """Every public route of the campaigns, and mass mailing's reached on a campaign's mailing,
+        given malformed tokens (non-ASCII, NUL, very long, invalid encoding...) in each of its
+        parameters: the answer of a target that does not exist, never a server error, nothing changed
+        (a server error on an existing mailing only would tell which mailing ids exist)."""
+        touchpoint, theirs = self.ours["email"][0], self.theirs["email"][0]
+        trace, mailing, partner = touchpoint.mailing_trace_id, touchpoint.mailing_id, touchpoint.partner_id
+        sms_trace = self.ours["sms"][0].mailing_trace_id
+        sign = self.env["mailing.trace"]._campaign_tracking_signature
+        ghost_trace = theirs.mailing_trace_id.id + 10**6
+        ghost_mailing = max(mailing.id, theirs.mailing_id.id, sms_trace.mass_mailing_id.id) + 10**6
+        link = self.env["link.tracker"].search([("mass_mailing_id", "=", mailing.id)])
+        mail_id = trace.mail_mail_id_int
+        mail_token = self.env["mail.mail"]._generate_mail_recipient_token(mail_id)
+        page_ghost = self.env["campaign.touchpoint"]._landing_address_token(secrets.token_urlsafe(24))
+        token = mailing._generate_mailing_recipient_token(partner.id, partner.email)
+        email = quote_plus(partner.email)
+
+        def unsubscribe(route, mailing_id, document_id=partner.id, email=email, hash_token=token):
+            return f"/mailing/{mailing_id}/{route}?document_id={document_id}&email={email}&hash_token={hash_token}"
+
+        self.authenticate(None, None)  # a visitor's session, whose CSRF token the forms carry
+        csrf = http.Request.csrf_token(self)
+        form = {"csrf_token": csrf, "name": "Visitor", "email": "visitor@example.com"}
+        number = quote_plus(sms_trace.sms_number)
+        # (route, path with a malformed token, path of a target that does not exist[, data posted])
+        routes = [
+            ("signed pixel", lambda t: f"/cm/o/{trace.id}/{t}.gif", f"/cm/o/{ghost_trace}/{sign(ghost_trace)}.gif"),
+            ("signed click", lambda t: f"/cm/r/{link.code}/{trace.id}/{t}", f"/cm/r/{link.code}/{ghost_trace}/x"),
+            ("signed click code", lambda t: f"/cm/r/{t}/{trace.id}/{sign(trace.id)}", f"/cm/r/NoSuchCode/{trace.id}/x"),
+            ("page", lambda t: f"/c/{t}", f"/c/{page_ghost}"),
+            ("page form", lambda t: f"/c/{t}", f"/c/{page_ghost}", form),
+            (
+                "mail pixel",
+                lambda t: f"/mail/track/{mail_id}/{t}/blank.gif",
+                f"/mail/track/{ghost_trace}/{mail_token}/blank.gif",
+            ),
+            ("short link", lambda t: f"/r/{t}/m/{trace.id}", f"/r/NoSuchCode/m/{ghost_trace}"),
+            ("short link alone", lambda t: f"/r/{t}", "/r/NoSuchCode"),
+            ("SMS short link", lambda t: f"/r/{t}/s/{sms_trace.sms_id_int}", f"/r/NoSuchCode/s/{ghost_trace}"),
+            (
+                "unsubscribe token",
+                lambda t: unsubscribe("unsubscribe", mailing.id, hash_token=t),
+                unsubscribe("unsubscribe", ghost_mailing),
+            ),
+            (
+                "unsubscribe contact",
+                lambda t: unsubscribe("unsubscribe", mailing.id, document_id=t),
+                unsubscribe("unsubscribe", ghost_mailing),
+            ),
+            (
+                "unsubscribe email",
+                lambda t: unsubscribe("unsubscribe", mailing.id, email=t),
+                unsubscribe("unsubscribe", ghost_mailing),
+            ),
+            (
+                "one-click",
+                lambda t: unsubscribe("unsubscribe_oneclick", mailing.id, hash_token=t),
+                unsubscribe("unsubscribe_oneclick", ghost_mailing),
+                {"List-Unsubscribe": "One-Click"},
+            ),
+            ("view", lambda t: unsubscribe("view", mailing.id, hash_token=t), unsubscribe("view", ghost_mailing)),
+            (
+                "view contact",
+                lambda t: unsubscribe("view", mailing.id, document_id=t),
+                unsubscribe("view", ghost_mailing),
+            ),
+            (
+                "confirm",
+                lambda t: unsubscribe("confirm_unsubscribe", mailing.id, hash_token=t),
+                unsubscribe("confirm_unsubscribe", ghost_mailing),
+            ),
+            (
+                "SMS opt-out page",
+                lambda t: f"/sms/{sms_trace.mass_mailing_id.id}/{t}",
+                f"/sms/{ghost_mailing}/{sms_trace.sms_code}",
+            ),
+            (
+                "SMS opt-out",
+                lambda t: f"/sms/{sms_trace.mass_mailing_id.id}/unsubscribe/{t}?sms_number={number}",
+                f"/sms/{ghost_mailing}/unsubscribe/{sms_trace.sms_code}?sms_number={number}",
+            ),
+        ]
+        # the same with the token in a form (POST) or a JSON-RPC call
+        forms = [
+            ("confirm form", "/mailing/confirm_unsubscribe", "mailing_id", {"mailing_id": str(mailing.id)}),
+            ("confirm form token", "/mailing/confirm_unsubscribe", "hash_token", {"mailing_id": str(mailing.id)}),
+        ]
+        calls = [
+            (route, "hash_token")
+            for route in (
+                "/mailing/blocklist/add",
+                "/mailing/blocklist/remove",
+                "/mailing/list/update",
+                "/mailing/feedback",
+            )
+        ] + [("/mailing/blocklist/add", "document_id")]
+        answers = {}
+        failures = []
+        for name, bad, ghost, *data in routes:
+            data = data[0] if data else None  # posted when given
+            expected = self._answer(self.url_open(ghost, data=data, allow_redirects=False))
+            answers[name] = expected[0]
+            for label, value in BAD_TOKENS.items():
+                with self._case_of(failures, route=name, token=label):
+                    answer = self._answer(self.url_open(bad(value), data=data, allow_redirects=False))
+                    self.assertNotEqual(answer[0], 500)
+                    self.assertEqual(answer, expected)
+        base = {"document_id": str(partner.id), "email": partner.email, "hash_token": token, "csrf_token": csrf}
+        for name, path, key, values in forms:
+            ghost = {**base, **values, "mailing_id": str(ghost_mailing)}
+            expected = self._answer(self.url_open(path, data=ghost, allow_redirects=False))
+            answers[name] = expected[0]
+            for label, value in BAD_TOKENS.items():
+                with self._case_of(failures, route=name, token=label):
+                    bad = {**base, **values, key: unquote(value)}
+                    answer = self._answer(self.url_open(path, data=bad, allow_redirects=False))
+                    self.assertNotEqual(answer[0], 500)
+                    self.assertEqual(answer, expected)
+        params = {"mailing_id": mailing.id, "document_id": partner.id, "email": partner.email, "hash_token": token}
+        for path, key in calls:
+            expected = self._json_answer(path, {**params, "mailing_id": ghost_mailing})
+            for label, value in BAD_TOKENS.items():
+                with self._case_of(failures, route=path, key=key, token=label):
+                    self.assertEqual(self._json_answer(path, {**params, key: unquote(value)}), expected)
+        self.assertFalse(failures, "\n".join(failures))
+        self._unchanged("malformed tokens")
+        self.assertEqual(
+            answers,
+            {
+                "signed pixel": 200,
+                "signed click": 302,
+                "signed click code": 404,
+                "page": 404,
+                "page form": 404,
+                "mail pixel": 401,
+                "short link": 404,
+                "short link alone": 404,
+                "SMS short link": 404,
+                "unsubscribe token": 401,
+                "unsubscribe contact": 401,
+                "unsubscribe email": 401,
+                "one-click": 401,
+                "view": 401,
+                "view contact": 401,
+                "confirm": 401,
+                "SMS opt-out page": 303,
+                "SMS opt-out": 303,
+                "confirm form": 401,
+                "confirm form token": 401,
+            },
+        )
+
+    def _json_answer(self, path, params):
+        response = self.url_open(
+            path,
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = response.json()
+        return response.status_code, answer.get("result"), (answer.get("error") or {}).get("data", {}).get("name")
+
+    @contextmanager
+    def _case_of(self, failures, **params):
+        """A subTest whose failure is noted and the loop goes on (every failure listed at once)."""
+        with self.subTest(**params):
+            try:
+                yield
+            except AssertionError as error:
+                failures.append(f"{params}: {error}")
 
     def test_json_rpc_refused(self):
         """Through JSON-RPC, a portal user and a campaign user of another company reach nothing."""

@@ -55,7 +55,8 @@ class TestChannelLanding(CampaignCase, HttpCase):
         return re.sub(r'csrf_token: "[^"]*"', "", html)
 
     def _csrf(self, html):
-        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        """The tokens of the page's form: the session's CSRF token and the page's own form token."""
+        return {key: re.search(rf'name="{key}" value="([^"]+)"', html).group(1) for key in ("csrf_token", "form_token")}
 
     # ------------------------------------------------------------------
     def test_run_publishes_one_signed_address_per_contact(self):
@@ -208,7 +209,7 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.assertIn('name="message"', page.text)
         csrf = self._csrf(page.text)
         form = {
-            "csrf_token": csrf,
+            **csrf,
             "name": "Purl One",
             "email": "new.address@example.com",
             "phone": "+33 6 11 22 33 44",
@@ -249,24 +250,35 @@ class TestChannelLanding(CampaignCase, HttpCase):
         csrf = self._csrf(page.text)
         refused = self.url_open(path, data={"name": "X", "email": "x@example.com"})
         self.assertEqual(refused.status_code, 400, "no CSRF token, no lead")
-        wrong = self.url_open(path, data={"csrf_token": csrf, "name": "", "email": "not-an-email", "phone": "abc"})
+        # Odoo's CSRF token is the session's, good on any page: the form of another page (of the same
+        # session, CSRF token included) is refused by the page's own form token
+        other = self.url_open(self._path(self._touchpoint(self.partners[1])))
+        for form in (
+            {"csrf_token": csrf["csrf_token"], "name": "X", "email": "x@example.com"},
+            {**self._csrf(other.text), "name": "X", "email": "x@example.com"},
+            {"csrf_token": csrf["csrf_token"], "form_token": "é" * 64, "name": "X", "email": "x@example.com"},
+            {"form_token": csrf["form_token"], "name": "X", "email": "x@example.com"},
+        ):
+            with self.subTest(form=form):
+                self.assertEqual(self.url_open(path, data=form).status_code, 400)
+        wrong = self.url_open(path, data={**csrf, "name": "", "email": "not-an-email", "phone": "abc"})
         self.assertEqual(wrong.status_code, 200)
         self.assertIn("Please enter your name.", wrong.text)
         self.assertIn("This email address is not valid.", wrong.text)
         self.assertIn("This phone number is not valid.", wrong.text)
         self.assertIn('value="not-an-email"', wrong.text, "what was typed is kept")
-        kept = self.url_open(path, data={"csrf_token": csrf, "name": "", "email": "a@example.com", "message": "<i>Hi"})
+        kept = self.url_open(path, data={**csrf, "name": "", "email": "a@example.com", "message": "<i>Hi"})
         self.assertIn(">&lt;i&gt;Hi</textarea>", kept.text)
-        too_long = self.url_open(path, data={"csrf_token": csrf, "name": "N" * 129, "email": "n@example.com"})
+        too_long = self.url_open(path, data={**csrf, "name": "N" * 129, "email": "n@example.com"})
         self.assertIn("At most 128 characters.", too_long.text)
-        nothing = self.url_open(path, data={"csrf_token": csrf, "name": "Name"})
+        nothing = self.url_open(path, data={**csrf, "name": "Name"})
         self.assertIn("Please enter an email address or a phone number.", nothing.text)
         touchpoint.invalidate_recordset()
         self.assertFalse(touchpoint.lead_id)
         self.assertEqual(touchpoint.state, "sent")
         # without a form on the action, posting is a 404
         self.action.landing_form = False
-        self.assertEqual(self.url_open(path, data={"csrf_token": csrf, "name": "N"}).status_code, 404)
+        self.assertEqual(self.url_open(path, data={**csrf, "name": "N"}).status_code, 404)
 
     def test_page_in_the_contact_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")

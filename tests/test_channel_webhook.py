@@ -113,6 +113,7 @@ class TestChannelWebhook(CampaignCase):
         cls.addClassCleanup(env_patcher.stop)
         cls.url = f"https://127.0.0.1:{cls.server.server_address[1]}/hooks/campaign?source=odoo"
         cls.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_private", "True")
+        cls.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_ports", "True")
         cls.partners = cls._partners(3, prefix="hook", city="Lyon")
         cls.campaign = cls._campaign("HookCampaign", date_start=T0.date())
         cls._manual_target(cls.campaign, cls.partners)
@@ -325,11 +326,20 @@ class TestChannelWebhook(CampaignCase):
             "https:///hook": "no valid host",
             "https://93.184.215.14:99999/hook": "no valid host",
         }
+        self.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_ports", "False")
+        refused |= {
+            "https://93.184.215.14:8443/hook": "uses the port 8443: only the https port 443",
+            "https://93.184.215.14:25/hook": "uses the port 25",
+            "https://93.184.215.14:5432/hook": "uses the port 5432",
+        }
         for url, message in refused.items():
             with self.subTest(url), self.assertRaises(ValidationError) as ctx:
                 self._action(webhook_url=url)
             self.assertIn(message, str(ctx.exception))
         self.assertTrue(self._action(webhook_url="https://93.184.215.14/hook"), "a public address")
+        self.assertTrue(self._action(webhook_url="https://93.184.215.14:443/hook"), "the https port, said")
+        self.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_ports", "True")
+        self.assertTrue(self._action(webhook_url="https://93.184.215.14:8443/hook"), "other ports when allowed")
         self.assertTrue(
             self._action(webhook_url="https://hooks.invalid/hook"), "unresolved: checked again at each call"
         )

@@ -337,6 +337,7 @@ class TestStoppedWhileWaiting(FaultCase):
         env_patcher.start()
         cls.addClassCleanup(env_patcher.stop)
         cls.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_private", "True")
+        cls.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_ports", "True")
         cls.partners = cls._partners(3, prefix="stopped")
         cls.campaign = cls._campaign("StoppedWhileWaiting", date_start=T0.date())
         cls._manual_target(cls.campaign, cls.partners)

@@ -13,7 +13,7 @@ from lxml import etree
 from odoo import Command
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.campaign_manager.reports.report_campaign_letter import REPORT_XMLID
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
@@ -136,16 +136,19 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
 
     def test_filter_author_cannot_be_forged(self):
         targets = self.env["campaign.target"].with_user(self.user_marketing)
-        target = targets.create(
-            {
-                "campaign_id": self.campaign.id,
-                "name": "Forged",
-                "partner_domain": str([("city", "=", "Hostile City")]),
-                "filter_user_id": self.env.ref("base.user_admin").id,
-            }
-        )
+        values = {
+            "campaign_id": self.campaign.id,
+            "name": "Forged",
+            "partner_domain": str([("city", "=", "Hostile City")]),
+        }
+        admin = self.env.ref("base.user_admin")
+        with self.assertRaises(AccessError):
+            targets.create({**values, "filter_user_id": admin.id})
+        target = targets.create(values)
         self.assertEqual(target.filter_user_id, self.user_marketing)
-        target.with_user(self.user_marketing).write({"filter_user_id": self.env.ref("base.user_admin").id})
+        for forged in ({"filter_user_id": admin.id}, {"filter_user_id": admin.id, "partner_domain": "[]"}):
+            with self.assertRaises(AccessError):
+                target.with_user(self.user_marketing).write(forged)
         self.assertEqual(target.filter_user_id, self.user_marketing)
         target.with_user(self.user_manager).partner_domain = str([("city", "=", "Lyon")])
         self.assertEqual(target.filter_user_id, self.user_manager, "whoever saves the filter applies it")
@@ -338,9 +341,11 @@ class TestEscaping(CampaignCase, HttpCase):
         self._assert_text(page.text, SCRIPT, IMG)
         self.assertNotIn("alert(2)", page.text)
         self.assertIn(f"{IMG_TEXT} {SCRIPT_TEXT}</h1>", page.text)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        tokens = {
+            key: re.search(rf'name="{key}" value="([^"]+)"', page.text).group(1) for key in ("csrf_token", "form_token")
+        }
         # a reply refused (bad email): what was typed is shown again, as text
-        form = {"csrf_token": csrf, "name": IMG, "email": "not an email", "message": SCRIPT}
+        form = {**tokens, "name": IMG, "email": "not an email", "message": SCRIPT}
         again = self.url_open(path, data=form)
         self.assertEqual(again.status_code, 200)
         self._assert_text(again.text, SCRIPT, IMG)

@@ -7,6 +7,7 @@ class CampaignActionDuplicate(models.TransientModel):
 
     _name = "campaign.action.duplicate"
     _description = "Duplicate Actions into Campaigns"
+    _inherit = ["campaign.access.mixin"]
 
     action_ids = fields.Many2many("campaign.action", string="Actions", required=True)
     campaign_ids = fields.Many2many(

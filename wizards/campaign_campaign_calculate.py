@@ -10,6 +10,7 @@ class CampaignCampaignCalculate(models.TransientModel):
 
     _name = "campaign.campaign.calculate"
     _description = "Campaign Audience Calculation"
+    _inherit = ["campaign.access.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     action_id = fields.Many2one(

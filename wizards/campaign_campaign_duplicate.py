@@ -8,6 +8,7 @@ class CampaignCampaignDuplicate(models.TransientModel):
 
     _name = "campaign.campaign.duplicate"
     _description = "Duplicate a Campaign"
+    _inherit = ["campaign.access.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     name = fields.Char(string="New Name", required=True, compute="_compute_name", store=True, readonly=False)

@@ -8,6 +8,7 @@ class CampaignCampaignLaunch(models.TransientModel):
 
     _name = "campaign.campaign.launch"
     _description = "Launch a Campaign"
+    _inherit = ["campaign.access.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     mode = fields.Selection(

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 class CampaignCampaignLaunchLine(models.TransientModel):
     _name = "campaign.campaign.launch.line"
     _description = "Audience of an Action at Launch"
+    _inherit = ["campaign.access.mixin"]
 
     wizard_id = fields.Many2one("campaign.campaign.launch", required=True, ondelete="cascade")
     action_id = fields.Many2one("campaign.action", readonly=True)

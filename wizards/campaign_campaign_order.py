@@ -23,6 +23,7 @@ class CampaignCampaignOrder(models.TransientModel):
 
     _name = "campaign.campaign.order"
     _description = "Order a Campaign"
+    _inherit = ["campaign.access.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", readonly=True, ondelete="cascade")
     step = fields.Selection(selection=WIZARD_STEPS, required=True, default="summary", readonly=True)

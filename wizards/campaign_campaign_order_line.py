@@ -6,6 +6,7 @@ class CampaignCampaignOrderLine(models.TransientModel):
 
     _name = "campaign.campaign.order.line"
     _description = "Action of a Campaign Order"
+    _inherit = ["campaign.access.mixin"]
 
     wizard_id = fields.Many2one("campaign.campaign.order", required=True, ondelete="cascade")
     action_id = fields.Many2one("campaign.action", required=True, readonly=True, ondelete="cascade")

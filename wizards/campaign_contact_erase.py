@@ -11,6 +11,7 @@ class CampaignContactErase(models.TransientModel):
 
     _name = "campaign.contact.erase"
     _description = "Erase Contacts from Campaigns"
+    _inherit = ["campaign.access.mixin"]
 
     partner_ids = fields.Many2many(
         "res.partner",

@@ -6,6 +6,7 @@ class CampaignKpiChoose(models.TransientModel):
 
     _name = "campaign.kpi.choose"
     _description = "Choose Campaign KPIs"
+    _inherit = ["campaign.access.mixin"]
 
     metric_1 = fields.Selection(
         selection="_selection_metric", string="First Figure", default=lambda self: self._default_metric(0)

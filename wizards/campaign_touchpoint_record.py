@@ -14,6 +14,7 @@ class CampaignTouchpointRecord(models.TransientModel):
 
     _name = "campaign.touchpoint.record"
     _description = "Record a Touchpoint Outcome"
+    _inherit = ["campaign.access.mixin"]
 
     touchpoint_id = fields.Many2one(
         "campaign.touchpoint",
