@@ -81,6 +81,7 @@
         ],
         "web.report_assets_common": [
             "campaign_manager/static/src/scss/campaign_letter_report.scss",
+            "campaign_manager/static/src/scss/campaign_report.scss",
         ],
         "web.assets_tests": [
             "campaign_manager/static/tests/tours/**/*",

@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
+from .. import placeholders
 from ..models.campaign_touchpoint import LETTER_REFERENCE_PREFIX
 
 _logger = logging.getLogger(__name__)
@@ -84,8 +85,11 @@ class ReportCampaignLetter(models.AbstractModel):
     def _campaign_render_action_texts(self, action, touchpoints):
         render = self.env["mail.render.mixin"]
         partner_ids = touchpoints.partner_id.ids
+        # {{ object.name }} is replaced in the text as in the subject
+        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
+        body = placeholders.to_qweb(action.letter_body or "", allowed)
         bodies = render._render_template(
-            action.letter_body or "", "res.partner", partner_ids, engine="qweb", options={"post_process": True}
+            body, "res.partner", partner_ids, engine="qweb", options={"post_process": True}
         )
         subjects = (
             render._render_template(action.letter_subject, "res.partner", partner_ids) if action.letter_subject else {}

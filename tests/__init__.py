@@ -27,10 +27,12 @@ from . import test_order
 from . import test_order_tour
 from . import test_organisations
 from . import test_roi
+from . import test_reports
 from . import test_role_user_rpc
 from . import test_runner
 from . import test_security
 from . import test_send_time
+from . import test_sent_content
 from . import test_touchpoint_types
 from . import test_tracking_routes
 from . import test_weblinks
