@@ -64,6 +64,7 @@
         "reports/campaign_letter_templates.xml",
     ],
     "demo": [
+        "demo/res_users_demo.xml",
         "demo/res_partner_demo.xml",
         "demo/res_partner_company_demo.xml",
         "demo/mail_template_demo.xml",
