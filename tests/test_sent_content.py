@@ -313,3 +313,38 @@ class TestSentContent(CampaignCase, HttpCase):
         self.assertEqual(self.campaign._job_lang(), "en_US", "the owner's first")
         self.owner.lang = False
         self.assertEqual(self.campaign._job_lang(), "fr_FR")
+
+    def test_notes_say_what_happened_in_the_reader_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["campaign_manager"], ["fr_FR"], overwrite=True)
+        french = new_test_user(
+            self.env, login="cm_french", name="Jeanne", lang="fr_FR", groups="campaign_manager.group_campaign_user"
+        )
+        created = (
+            self.env["campaign.campaign"]
+            .with_user(french)
+            .with_context(lang="fr_FR", mail_create_nolog=False, tracking_disable=False)  # as the web client
+            .create({"name": "Hiver"})
+        )
+        self.assertEqual(created.message_ids.mapped("body"), ["<p>Campagne créée</p>"], "not “Marketing Campaign créé”")
+        english = (
+            self.env["campaign.campaign"]
+            .with_context(mail_create_nolog=False, tracking_disable=False)
+            .create({"name": "Winter"})
+        )
+        self.assertEqual(english.message_ids.mapped("body"), ["<p>Campaign created</p>"])
+        # the order wizard launches "as planned" once its schedule step wrote "immediately" on the actions
+        action = self._email_action(self.campaign, name="Now", schedule_type="now")
+        self.env["campaign.campaign.launch"].create(
+            {"campaign_id": self.campaign.id, "mode": "planned"}
+        ).action_launch()
+        self.assertIn("Campaign launched: its actions start immediately.", self.campaign.message_ids[0].body)
+        self.assertNotIn("as planned", self.campaign.message_ids[0].body)
+        # several schedules: as planned on each action
+        other = self._campaign("Mixed", date_start=date(2026, 12, 1))
+        self._manual_target(other, self.partners)
+        self._email_action(other, name="Now", schedule_type="now")
+        self._email_action(other, name="Later", schedule_type="at", date_start="2026-12-24 09:00:00")
+        self.env["campaign.campaign.launch"].create({"campaign_id": other.id, "mode": "planned"}).action_launch()
+        self.assertIn("Campaign launched: each action runs as planned on it.", other.message_ids[0].body)
+        self.assertEqual(action.state, "scheduled")
