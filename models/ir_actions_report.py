@@ -16,6 +16,16 @@ SINGLE_DOCUMENT_MARGINS = {
 HTML_CLASS = "//div[contains(concat(' ', normalize-space(@class), ' '), ' {} ')]"
 
 
+def remove_page_numbers(root):
+    """Take the "Page 1 / 2" of the layout's footer out of ``root`` (an lxml tree of a report): in a
+    report printed as one document, wkhtmltopdf fills the page numbers of header and footer files
+    only, and "Page /" would be printed instead."""
+    for number in root.xpath("//span[contains(concat(' ', normalize-space(@class), ' '), ' page ')]"):
+        holder = number.getparent()
+        if holder is not None and holder.getparent() is not None:
+            holder.getparent().remove(holder)
+
+
 class IrActionsReport(models.Model):
     """The campaign reports keep the company's letterhead, logo and footer with Debian's
     wkhtmltopdf. Odoo prints the header and footer of a report as separate html files repeated on
@@ -38,10 +48,7 @@ class IrActionsReport(models.Model):
             return super()._prepare_html(html, report_model=report_model)
         root = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(encoding="utf-8"))
         main = root.xpath("//main")[0]
-        # "Page 1 / 2" needs the page numbers wkhtmltopdf gives header and footer files only
-        for number in main.xpath("//span[contains(concat(' ', normalize-space(@class), ' '), ' page ')]"):
-            holder = number.getparent()
-            holder.getparent().remove(holder)
+        remove_page_numbers(main)
         parts, res_ids, first = [], [], True
         for node in main:
             classes = (node.get("class") or "").split()

@@ -58,6 +58,21 @@ class MailingMailing(models.Model):
         help="Who receives the email of a campaign action.",
     )
 
+    @api.depends("subject", "name", "campaign_action_id", "campaign_run_id.run_number")
+    def _compute_display_name(self):
+        """A campaign mailing is named after its action (its subject holds placeholders such as
+        {{ object.name }}, which would name it "Our winter offers, {{ object.name }}" on its
+        touchpoints and in Email Marketing); a run's mailing after its run."""
+        campaign_mailings = self.filtered(lambda mailing: mailing.campaign_action_id and mailing.name)
+        super(MailingMailing, self - campaign_mailings)._compute_display_name()
+        for mailing in campaign_mailings:
+            if mailing.campaign_run_id and not mailing.campaign_variant_id:
+                mailing.display_name = self.env._(
+                    "%(name)s, run %(run)s", name=mailing.name, run=mailing.campaign_run_id.run_number
+                )
+            else:
+                mailing.display_name = mailing.name
+
     @api.depends("campaign_action_id", "campaign_run_id")
     def _compute_campaign_recipients(self):
         for mailing in self:

@@ -14,6 +14,7 @@ from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
 from .. import placeholders
 from ..models.campaign_touchpoint import LETTER_REFERENCE_PREFIX
+from ..models.ir_actions_report import remove_page_numbers
 
 _logger = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class ReportCampaignLetter(models.AbstractModel):
         report = self.env["ir.actions.report"]
         html = report._render_qweb_html(REPORT_XMLID, touchpoints.ids, data={"campaign_texts": texts})[0]
         main = lxml_html.fromstring(html).xpath("//main")[0]
+        remove_page_numbers(main)
         # serialised by lxml from the QWeb output just rendered: already escaped html
         content = Markup("".join(lxml_html.tostring(node, encoding="unicode") for node in main))
         document = self.env["ir.qweb"]._render(

@@ -237,6 +237,9 @@ class TestSentContent(CampaignCase, HttpCase):
         mailing = action.run_ids.mailing_id
         self.assertEqual(mailing.source_id, action.source_id)
         self.assertEqual(mailing.name, "WinterOffers - Our winter offers")
+        self.assertEqual(mailing.display_name, "WinterOffers - Our winter offers, run 1", "not its raw subject")
+        self.assertEqual(action.run_ids.touchpoint_ids.mailing_id.display_name, mailing.display_name)
+        self.assertEqual(content.display_name, "WinterOffers - Our winter offers")
         trackers = self.env["link.tracker"].search([("mass_mailing_id", "=", mailing.id)])
         self.assertEqual(trackers.source_id.name, "WinterOffers - Our winter offers")
         new_messages = self.env["mail.message"].search([("id", "not in", before)])
@@ -305,7 +308,7 @@ class TestSentContent(CampaignCase, HttpCase):
         )
         self.assertEqual(
             sorted(ab_action.run_ids.ab_mailing_ids.mapped("name")),
-            ["WinterOffers - Cadeau, envoi 1, combinaison A", "WinterOffers - Cadeau, envoi 1, combinaison B"],
+            ["WinterOffers - Cadeau, exécution 1, combinaison A", "WinterOffers - Cadeau, exécution 1, combinaison B"],
         )
         # the company's language when the owner has none installed
         self.owner.lang = "en_US"
