@@ -63,15 +63,15 @@ class MailingMailing(models.Model):
         """A campaign mailing is named after its action (its subject holds placeholders such as
         {{ object.name }}, which would name it "Our winter offers, {{ object.name }}" on its
         touchpoints and in Email Marketing); a run's mailing after its run."""
-        campaign_mailings = self.filtered(lambda mailing: mailing.campaign_action_id and mailing.name)
-        super(MailingMailing, self - campaign_mailings)._compute_display_name()
-        for mailing in campaign_mailings:
+        result = super()._compute_display_name()
+        for mailing in self.filtered(lambda mailing: mailing.campaign_action_id and mailing.name):
             if mailing.campaign_run_id and not mailing.campaign_variant_id:
                 mailing.display_name = self.env._(
                     "%(name)s, run %(run)s", name=mailing.name, run=mailing.campaign_run_id.run_number
                 )
             else:
                 mailing.display_name = mailing.name
+        return result
 
     @api.depends("campaign_action_id", "campaign_run_id")
     def _compute_campaign_recipients(self):
