@@ -64,6 +64,7 @@
         "reports/campaign_letter_templates.xml",
     ],
     "demo": [
+        "demo/res_users_demo.xml",
         "demo/res_partner_demo.xml",
         "demo/res_partner_company_demo.xml",
         "demo/mail_template_demo.xml",
@@ -81,6 +82,7 @@
         ],
         "web.report_assets_common": [
             "campaign_manager/static/src/scss/campaign_letter_report.scss",
+            "campaign_manager/static/src/scss/campaign_report.scss",
         ],
         "web.assets_tests": [
             "campaign_manager/static/tests/tours/**/*",

@@ -15,6 +15,7 @@ from . import campaign_weblink
 from . import campaign_webhook_field
 from . import hr_expense
 from . import ir_http
+from . import ir_actions_report
 from . import ir_mail_server
 from . import link_tracker_click
 from . import mail_mail

@@ -56,6 +56,10 @@ class CalendarEvent(models.Model):
         values["campaign_run_id"] = run.id
         # no invitation to the organizer, no contact details added to the description
         event = self.with_context(no_mail_to_attendees=True, skip_contact_description=True).create(values)
+        # the calendar accepts on behalf of the user who creates the event, here the scheduled job: the
+        # organizer attends their own event, they are not asked to answer
+        organizer = event.attendee_ids.filtered(lambda attendee: attendee.partner_id == event.user_id.partner_id)
+        organizer.filtered(lambda attendee: attendee.state == "needsAction").write({"state": "accepted"})
         run.event_id = event
         return event
 

@@ -14,7 +14,9 @@ from odoo.fields import Domain
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, is_html_empty, plaintext2html
 
+from .. import placeholders
 from ..webhook import WebhookUrlError, check_url
+from .mailing_mailing import CAMPAIGN_MAILING_CONTEXT
 
 _logger = logging.getLogger(__name__)
 
@@ -946,6 +948,18 @@ class CampaignAction(models.Model):
                     )
                 )
 
+    @api.constrains("ab_testing", "ab_delay", "ab_delay_unit")
+    def _check_ab_delay(self):
+        for action in self:
+            if action.ab_testing and action.ab_delay < 1:
+                raise ValidationError(
+                    self.env._(
+                        "The A/B test of “%(name)s” chooses its winner at least 1 hour after the test emails were "
+                        "delivered: before that, no contact had the time to open or click them.",
+                        name=action.name,
+                    )
+                )
+
     @api.constrains("task_stage_id", "campaign_id")
     def _check_task_stage(self):
         for action in self:
@@ -1037,6 +1051,10 @@ class CampaignAction(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    def _creation_message(self):
+        # one translatable sentence, in the creator's language (see campaign.campaign)
+        return self.env._("Action created")
+
     @api.model_create_multi
     def create(self, vals_list):
         actions = super().create(vals_list)
@@ -1219,16 +1237,18 @@ class CampaignAction(models.Model):
         """Give the responsible of each action still pending after its campaign's end a to-do."""
         today = fields.Date.context_today(self)
         activity_type = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
-        self.env["mail.activity"].create(
-            [
+        values = []
+        for action in self:
+            env = action.with_context(lang=action.campaign_id._job_lang()).env  # written by the job
+            values.append(
                 {
                     "res_model_id": self.env["ir.model"]._get_id(self._name),
                     "res_id": action.id,
                     "activity_type_id": activity_type.id if activity_type else False,
-                    "summary": self.env._("Still pending after the end of the campaign"),
+                    "summary": env._("Still pending after the end of the campaign"),
                     # the note is html: the campaign's name is text
                     "note": plaintext2html(
-                        self.env._(
+                        env._(
                             "The campaign %(campaign)s has ended but this action has not run: "
                             "run it, move it or cancel it.",
                             campaign=action.campaign_id.name,
@@ -1237,9 +1257,17 @@ class CampaignAction(models.Model):
                     "date_deadline": today,
                     "user_id": (action.user_id or action.campaign_id.user_id).id,
                 }
-                for action in self
-            ]
-        )
+            )
+        self.env["mail.activity"].create(values)
+
+    def _campaign_sender(self):
+        """The user the action's messages come from: its responsible, else its campaign's owner
+        (active internal users only; empty when there is none).
+
+        :return: res.users record (at most one)
+        """
+        users = self[:1].user_id | self[:1].campaign_id.user_id
+        return users.filtered(lambda user: user.active and user._is_internal())[:1]
 
     def _has_parent_cycle(self):
         self.ensure_one()
@@ -1439,7 +1467,8 @@ class CampaignAction(models.Model):
     def _missing_for_email_content(self):
         self.ensure_one()
         if self.mail_template_id:
-            return [] if self.mail_template_id.subject else [self.env._("a subject in the email template")]
+            missing = [] if self.mail_template_id.subject else [self.env._("a subject in the email template")]
+            return missing + self._missing_placeholders(self.mail_template_id.body_html, self.env._("the email"))
         if not self.mailing_id:
             return [self.env._("an email: write it with “Edit Email” or choose a template")]
         missing = []
@@ -1447,7 +1476,27 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a subject for the email"))
         if is_html_empty(self.mailing_id.body_html):  # what is sent (the editor converts body_arch into it)
             missing.append(self.env._("a body for the email"))
-        return missing
+        return missing + self._missing_placeholders(self.mailing_id.body_html, self.env._("the email"))
+
+    def _missing_placeholders(self, html, text_name):
+        """The placeholders of a body (email, letter, page) that will not be replaced, as a missing item.
+
+        :param html: the body
+        :param str text_name: what the body is, translated ("the email")
+        :return: list of at most one translated item
+        """
+        found = placeholders.unreplaced(html, self.env["mailing.mailing"]._campaign_placeholder_allowed)
+        if not found:
+            return []
+        return [
+            self.env._(
+                "placeholders that can be replaced in %(text)s instead of %(placeholders)s: in a text, "
+                "{{ object.name }} (the contact's name) and {{ object.campaign_landing_url }} (their page) "
+                "are; other fields need a template editor",
+                text=text_name,
+                placeholders=", ".join(found),
+            )
+        ]
 
     def _missing_for_task(self):
         self.ensure_one()
@@ -1488,6 +1537,7 @@ class CampaignAction(models.Model):
         missing = []
         if is_html_empty(self.letter_body):
             missing.append(self.env._("a text for the letter"))
+        missing += self._missing_placeholders(self.letter_body, self.env._("the letter"))
         if self.env["ir.actions.report"].get_wkhtmltopdf_state() == "install":
             missing.append(
                 self.env._("the PDF converter wkhtmltopdf on the server (ask your administrator to install it)")
@@ -1501,6 +1551,7 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a title for the page"))
         if is_html_empty(self.landing_body):
             missing.append(self.env._("a content for the page"))
+        missing += self._missing_placeholders(self.landing_body, self.env._("the page"))
         return missing
 
     def _missing_for_webhook(self):
@@ -1572,7 +1623,8 @@ class CampaignAction(models.Model):
         """A mailing holding email content of the action (its own, or an A/B test combination's),
         a copy of ``model`` when given: the user's mailing, tied to the action by the addon."""
         self.ensure_one()
-        mailing = model.copy(values) if model else self.env["mailing.mailing"].create(values)
+        mailings = (model or self.env["mailing.mailing"]).with_context(**CAMPAIGN_MAILING_CONTEXT)
+        mailing = mailings.copy(values) if model else mailings.create(values)
         mailing._campaign_link({"campaign_action_id": self.id})
         return mailing
 
@@ -1609,6 +1661,8 @@ class CampaignAction(models.Model):
             if not self.env.cr.fetchone():
                 continue  # another worker is scheduling this action right now
             action = self.browse(action_id)
+            # what the job writes for the action (chatter notes, names) is in its campaign's language
+            action = action.with_context(lang=action.campaign_id._job_lang())
             action.invalidate_recordset()
             action.run_ids.invalidate_recordset()
             due = action._next_due(now)
@@ -1874,6 +1928,8 @@ class CampaignAction(models.Model):
             start = run.date_planned + relativedelta(**{unit: self.event_delay})
         if not start:
             raise UserError(self.env._("The event of “%(action)s” has no date.", action=self.name))
+        # the run's date keeps its seconds (21:07:08): an event starts on a minute
+        start = start.replace(second=0, microsecond=0)
         organizer = self.event_user_id or self.user_id
         values = {
             "name": self.event_name or self.name,

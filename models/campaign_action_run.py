@@ -281,7 +281,8 @@ class CampaignActionRun(models.Model):
         for run in runs:
             if time.monotonic() >= deadline:
                 break
-            run._dispatch(batch_size, deadline)
+            # the run's log, chatter notes and documents are written in its campaign's language
+            run.with_context(lang=run.campaign_id._job_lang())._dispatch(batch_size, deadline)
         return True
 
     def _dispatch(self, batch_size, deadline):
@@ -638,7 +639,8 @@ class CampaignActionRun(models.Model):
             order="ab_date_decision, id",
         )
         chosen = self.browse()
-        for run in runs:
+        for due in runs:
+            run = due.with_context(lang=due.campaign_id._job_lang())  # its log in its campaign's language
             with run._batch():
                 if not run._campaign_is_active():
                     continue
@@ -652,20 +654,39 @@ class CampaignActionRun(models.Model):
                 )
                 if not self.env.cr.fetchone():
                     continue  # chosen already, or being chosen by another worker
+                # a test email counts once delivered (sent by the mail queue, or failed), not once queued:
+                # the delay runs from the last delivery
                 self.env.cr.execute(
                     SQL(
-                        """SELECT 1 FROM campaign_touchpoint
-                            WHERE run_id = %s AND ab_group = 'test' AND state = 'planned' LIMIT 1""",
+                        """SELECT bool_or(state IN ('planned', 'queued')), max(date_done)
+                             FROM campaign_touchpoint WHERE run_id = %s AND ab_group = 'test'""",
                         run.id,
                     )
                 )
-                if self.env.cr.fetchone():
-                    run._append_log(self.env._("A/B test: the winner waits until every test email has gone out."))
+                waiting, last_delivery = self.env.cr.fetchone()
+                if waiting:
+                    run._append_log(run.env._("A/B test: the winner waits until every test email has been delivered."))
+                    continue
+                decision = run._ab_decision_after(last_delivery)
+                if decision > now:
+                    if decision != run.ab_date_decision:
+                        run.ab_date_decision = decision
+                        run.action_id._trigger_engine(at=decision)
                     continue
                 run.invalidate_recordset()
                 run._ab_set_winner(*run._ab_winner(), now=now)
                 chosen |= run
         return chosen
+
+    def _ab_decision_after(self, last_delivery):
+        """When the winner may be chosen: the planned decision date, or the action's delay after the
+        last test email was delivered when that comes later."""
+        self.ensure_one()
+        if not last_delivery:
+            return self.ab_date_decision
+        action = self.action_id
+        unit = "hours" if action.ab_delay_unit == "hours" else "days"
+        return max(self.ab_date_decision, last_delivery + timedelta(**{unit: action.ab_delay}))
 
     def _ab_winner(self):
         """(winning combination, its score) by the action's metric, computed by Email Marketing on

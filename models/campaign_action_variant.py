@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import is_html_empty
 
 from .campaign_touchpoint import CARRIED_STATES
+from .mailing_mailing import CAMPAIGN_MAILING_CONTEXT
 
 
 class CampaignActionVariant(models.Model):
@@ -116,7 +117,9 @@ class CampaignActionVariant(models.Model):
             values["subject"] = self.subject or action.email_subject or action.name
             # a source of its own: the content mailing must not rename the action's UTM source
             values.pop("source_id")
-            values["name"] = f"{action._utm_source_name()} - {self.name}"
+            values["name"] = self.env._(
+                "%(action)s, combination %(variant)s", action=action._utm_source_name(), variant=self.name
+            )
             if not action.mailing_id and action.mail_template_id:
                 values["body_arch"] = values["body_html"] = action.mail_template_id.body_html
             mailing = action._create_content_mailing(values, model=action.mailing_id or None)
@@ -146,10 +149,15 @@ class CampaignActionVariant(models.Model):
                 missing.append(self.env._("a subject for combination %(name)s", name=self.name))
             if is_html_empty(self.mailing_id.body_html):  # what is sent (as for the action's email)
                 missing.append(self.env._("a body for combination %(name)s", name=self.name))
-            return missing
+            return missing + self._missing_placeholders(self.mailing_id.body_html)
+        missing = []
         if self.mail_template_id and not (self.subject or self.mail_template_id.subject):
-            return [self.env._("a subject for combination %(name)s", name=self.name)]
-        return []
+            missing.append(self.env._("a subject for combination %(name)s", name=self.name))
+        return missing + self._missing_placeholders(self.mail_template_id.body_html)
+
+    def _missing_placeholders(self, html):
+        text = self.env._("the email of combination %(name)s", name=self.name)
+        return self.action_id._missing_placeholders(html, text)
 
     def _mailing_content(self):
         """(content mailing, template, subject, sender) of the combination, falling back on the

@@ -111,6 +111,13 @@ class CampaignCalendarItem(models.Model):
                 )
 
     # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def _creation_message(self):
+        # one translatable sentence, in the creator's language (see campaign.campaign)
+        return self.env._("Calendar item created")
+
+    # ------------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------------
     def action_schedule(self):

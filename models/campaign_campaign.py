@@ -11,6 +11,8 @@ from odoo.tools import SQL, formatLang
 from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
 from .campaign_touchpoint import CARRIED_STATES, RESPONDED_CONDITION
 
+# Channels whose actions send messages (sent, opened, clicked): their campaigns' analysis opens on these.
+MESSAGE_CHANNELS = ("email", "sms", "letter")
 # At most this many figures highlighted at the top of a campaign (seed 004, "jusqu'à quatre").
 KPI_MAX = 4
 
@@ -782,6 +784,11 @@ class CampaignCampaign(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    def _creation_message(self):
+        # one translatable sentence, in the creator's language ("Marketing Campaign créé" mixed the
+        # model's name, not translated yet when demo data loads, with a verb of the wrong gender)
+        return self.env._("Campaign created")
+
     @api.model_create_multi
     def create(self, vals_list):
         campaigns = super().create(vals_list)
@@ -1117,8 +1124,31 @@ class CampaignCampaign(models.Model):
         return action
 
     def action_view_analysis(self):
+        """The analysis of the campaigns, opened on what they are about: the message figures of a
+        campaign that sends messages, the money of one that costs or earns something, both when
+        both (a campaign of emails without costs would otherwise open on columns of zeros)."""
         action = self.env["ir.actions.act_window"]._for_xml_id("campaign_manager.campaign_analysis_report_action")
         action["domain"] = [("campaign_id", "in", self.ids)]
+        has_messages = any(self.mapped("sent_count")) or any(
+            channel in MESSAGE_CHANNELS for channel in self.action_ids.mapped("channel")
+        )
+        has_money = any(campaign.cost_actual or campaign.revenue or campaign.cost_planned for campaign in self)
+        measures = []
+        if has_messages or not has_money:
+            measures += ["sent_count", "open_unique", "open_rate", "clicker_unique", "click_rate"]
+        if has_money:
+            source = self.env.company.campaign_revenue_source or "invoiced"
+            measures += ["cost_planned", "cost_actual", f"revenue_{source}"]
+        rows = ["action_id"] if has_messages and not has_money else ["kind"]
+        if len(self) > 1:
+            rows = ["campaign_id", *rows]
+        action["context"] = {
+            "pivot_measures": measures,
+            "pivot_row_groupby": rows,
+            "pivot_column_groupby": [],
+            "graph_measure": measures[0],
+            "graph_groupbys": ["date:month", rows[-1]],
+        }
         return action
 
     def _timesheet_domain(self):
@@ -1278,6 +1308,21 @@ class CampaignCampaign(models.Model):
             missing.append(self.env._("at least one action"))
         return missing
 
+    def _job_lang(self):
+        """Language the scheduled job writes in for the campaign (chatter notes, run logs, names
+        of the records it creates): its owner's, else its company's, else the job's own.
+
+        :return: code of an installed language
+        """
+        self.ensure_one()
+        langs = self.env["res.lang"]
+        return (
+            langs._get_code(self.user_id.lang)
+            or langs._get_code(self.company_id.partner_id.lang)
+            or self.env.lang
+            or "en_US"
+        )
+
     def _reach_order_step(self, step):
         """Record that the order reached ``step`` (never goes back)."""
         for campaign in self:
@@ -1343,18 +1388,19 @@ class CampaignCampaign(models.Model):
         chatter; actions still pending when a campaign ends get a to-do for their responsible."""
         today = fields.Date.context_today(self)
         to_start = self.search([("state", "=", "ready"), ("date_start", "!=", False), ("date_start", "<=", today)])
-        if to_start:
-            to_start.action_set_active()
-            to_start._message_log_batch(
-                bodies=dict.fromkeys(to_start.ids, Markup("<p>%s</p>") % self.env._("Started on its start date."))
-            )
+        # the job writes (status tracking, notes, to-dos) in each campaign's language
+        for lang, group in to_start.grouped(lambda campaign: campaign._job_lang()).items():
+            campaigns = group.with_context(lang=lang)
+            campaigns.action_set_active()
+            note = Markup("<p>%s</p>") % campaigns.env._("Started on its start date.")
+            campaigns._message_log_batch(bodies=dict.fromkeys(campaigns.ids, note))
         to_finish = self.search([("state", "=", "active"), ("date_end", "!=", False), ("date_end", "<", today)])
-        if to_finish:
-            to_finish.action_done()
-            to_finish._message_log_batch(
-                bodies=dict.fromkeys(to_finish.ids, Markup("<p>%s</p>") % self.env._("Finished after its end date."))
-            )
-            to_finish.action_ids.filtered("pending_after_end")._schedule_late_activity()
+        for lang, group in to_finish.grouped(lambda campaign: campaign._job_lang()).items():
+            campaigns = group.with_context(lang=lang)
+            campaigns.action_done()
+            note = Markup("<p>%s</p>") % campaigns.env._("Finished after its end date.")
+            campaigns._message_log_batch(bodies=dict.fromkeys(campaigns.ids, note))
+        to_finish.action_ids.filtered("pending_after_end")._schedule_late_activity()
         return True
 
     # ------------------------------------------------------------------

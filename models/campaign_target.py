@@ -971,7 +971,9 @@ class CampaignTarget(models.Model):
         after the rows already imported."""
         commit = self.env["campaign.action.run"]._commit_batch
         country_ids = self._import_country_ids()
-        for target in self.search([("import_state", "=", "queued")]):
+        for queued in self.search([("import_state", "=", "queued")]):
+            # the import summary is written in the campaign's language
+            target = queued.with_context(lang=queued.campaign_id._job_lang())
             try:
                 rows, _headers = target._read_import_file()
             except UserError as error:

@@ -12,6 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, consteq, email_normalize, hmac, plaintext2html
 
+from .. import placeholders
 from ..webhook import WebhookResponse, WebhookTransportError, WebhookUrlError, post
 from .campaign_action import WEBHOOK_PARALLEL
 from .campaign_target import EXCLUSION_REASONS
@@ -451,9 +452,10 @@ class CampaignTouchpoint(models.Model):
         title = renderer._render_template(
             action.landing_title or "", "res.partner", partner.ids, engine="inline_template"
         )[partner.id]
-        body = renderer._render_template(action.landing_body or "", "res.partner", partner.ids, engine="qweb")[
-            partner.id
-        ]
+        # {{ object.name }} is replaced in the content as in the title
+        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
+        content = placeholders.to_qweb(action.landing_body or "", allowed)
+        body = renderer._render_template(content, "res.partner", partner.ids, engine="qweb")[partner.id]
         return title, body
 
     def _landing_convert(self, values):

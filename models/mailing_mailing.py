@@ -5,10 +5,17 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .. import placeholders
+
 # What mass mailing writes on a mailing after each batch it sends.
 MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
 # Mass mailing's own links, never shortened (same list as mass mailing's shortener).
 LINK_SHORTENER_BLACKLIST = ["/unsubscribe_from_list", "/view", "/cards"]
+# Mailings made by the campaigns are records of the engine: no "created" note in their chatter and
+# no "You have been assigned to..." email to the responsible at each run.
+CAMPAIGN_MAILING_CONTEXT = {"mail_create_nolog": True, "mail_auto_subscribe_no_notify": True}
+# Links holding a placeholder are not addresses to track (patterns of the shortener's blacklist).
+PLACEHOLDER_LINK_PATTERNS = [r"\{\{.*", r"%7[Bb]%7[Bb].*"]
 # Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
 NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
 
@@ -49,7 +56,52 @@ class MailingMailing(models.Model):
         help="Combination of a campaign A/B test this mailing sent to its part of the test share.",
     )
 
+    campaign_recipients = fields.Char(
+        compute="_compute_campaign_recipients",
+        help="Who receives the email of a campaign action.",
+    )
+
+    @api.depends("subject", "name", "campaign_action_id", "campaign_run_id.run_number")
+    def _compute_display_name(self):
+        """A campaign mailing is named after its action (its subject holds placeholders such as
+        {{ object.name }}, which would name it "Our winter offers, {{ object.name }}" on its
+        touchpoints and in Email Marketing); a run's mailing after its run."""
+        result = super()._compute_display_name()
+        for mailing in self.filtered(lambda mailing: mailing.campaign_action_id and mailing.name):
+            if mailing.campaign_run_id and not mailing.campaign_variant_id:
+                mailing.display_name = self.env._(
+                    "%(name)s, run %(run)s", name=mailing.name, run=mailing.campaign_run_id.run_number
+                )
+            else:
+                mailing.display_name = mailing.name
+        return result
+
+    @api.depends("campaign_action_id", "campaign_run_id")
+    def _compute_campaign_recipients(self):
+        for mailing in self:
+            action = mailing.campaign_action_id
+            if not action or mailing.campaign_run_id:
+                mailing.campaign_recipients = False
+                continue
+            # the content of an action has no recipients of its own (its domain finds none before the
+            # first run): what it is sent to is said in words
+            mailing.campaign_recipients = self.env._(
+                "The contacts of the action “%(action)s” of the campaign %(campaign)s, at each of its runs "
+                "(Calculate on the campaign counts them).",
+                action=action.name,
+                campaign=action.campaign_id.name,
+            )
+
     def write(self, vals):
+        if vals.get("subject") and "name" not in vals and self.filtered("campaign_action_id"):
+            # Email Marketing renames a mailing's UTM source after its subject ("<subject> (Email
+            # Marketing created on ...)"): the source of a campaign mailing is its action's (or its
+            # combination's), named after the campaign and the action, and keeps that name
+            campaign_mailings = self.filtered("campaign_action_id")
+            for mailing in campaign_mailings:
+                super(MailingMailing, mailing).write(dict(vals, name=mailing.source_id.name))
+            others = self - campaign_mailings
+            return super(MailingMailing, others).write(vals) if others else True
         if (
             self
             and set(vals) <= MASS_MAILING_STATUS_FIELDS
@@ -130,6 +182,11 @@ class MailingMailing(models.Model):
         context = super()._get_mass_mailing_context()
         if self.campaign_run_id:
             context["default_force_send"] = False
+            # the links of a run's mailing are shortened once, when the mailing is made: mass
+            # mailing's shortening of each rendered email would only track what placeholders
+            # write, i.e. the personal page address (its visits are counted on the page itself)
+            # and the anchors of templates
+            context.pop("post_convert_links", None)
         campaign = self.campaign_action_id.campaign_id
         if campaign and not campaign.track_clicks:
             context.pop("post_convert_links", None)
@@ -209,7 +266,7 @@ class MailingMailing(models.Model):
                     "sms_force_send": False,
                 }
             )
-            mailing = self.create(values)
+            mailing = self.with_context(**CAMPAIGN_MAILING_CONTEXT).create(values)
             run.mailing_id = mailing
             return mailing
         values.update(campaign._mailing_reply_values())
@@ -227,7 +284,12 @@ class MailingMailing(models.Model):
             # a UTM source of its own (created by Email Marketing): what each combination's links
             # bring in is told apart, for the revenue metric
             del values["source_id"]
-            values["name"] = f"{action._utm_source_name()} #{run.run_number} - {variant.name}"
+            values["name"] = self.env._(
+                "%(action)s, run %(run)s, combination %(variant)s",
+                action=action._utm_source_name(),
+                run=run.run_number,
+                variant=variant.name,
+            )
             values["campaign_variant_id"] = variant.id
             values["mailing_domain"] = str(
                 [
@@ -244,36 +306,72 @@ class MailingMailing(models.Model):
             content_mailing, template, subject, email_from = action.mailing_id, action.mail_template_id, False, False
         if template:
             values.update({"subject": template.subject, "body_html": template.body_html, "body_arch": False})
+            email_from = email_from or template.email_from
         if subject:
             values["subject"] = subject
-        if email_from:
-            values["email_from"] = email_from
+        sender = self._campaign_email_from(action, email_from or content_mailing.email_from)
+        if sender:
+            values["email_from"] = sender
         if template:
-            mailing = self.create(values)
+            mailing = self.with_context(**CAMPAIGN_MAILING_CONTEXT).create(values)
         else:
-            mailing = content_mailing.copy(values)
+            mailing = content_mailing.with_context(**CAMPAIGN_MAILING_CONTEXT).copy(values)
+        # {{ object.name }} is replaced in the body as in the subject
+        body = placeholders.to_qweb(mailing.body_html, self._campaign_placeholder_allowed)
         if campaign.track_clicks:
             # the links are the same for every recipient: shorten them once here, instead of once per
             # recipient when each email is rendered (mass mailing's biggest cost per recipient)
-            mailing.body_html = mailing._shorten_links(
-                mailing.body_html, mailing._get_link_tracker_values(), blacklist=LINK_SHORTENER_BLACKLIST
+            base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+            # anchors of the email ("#", "#top": a template's placeholder buttons) are no addresses
+            anchors = rf"^{re.escape(base_url)}/?#[^#?/]*"
+            body = mailing._shorten_links(
+                body,
+                mailing._get_link_tracker_values(),
+                blacklist=[*LINK_SHORTENER_BLACKLIST, anchors, *PLACEHOLDER_LINK_PATTERNS],
+                base_url=base_url,
             )
         elif campaign.track_sales_links:
-            mailing.body_html = mailing._campaign_add_utm_params(mailing.body_html)
+            body = mailing._campaign_add_utm_params(body)
+        if body != mailing.body_html:
+            mailing.body_html = body
         if not variant:
             run.mailing_id = mailing
         return mailing
+
+    @api.model
+    def _campaign_placeholder_allowed(self, expression):
+        """Whether ``{{ expression }}`` is replaced in the body of a campaign email, letter or page:
+        the expressions Odoo lets every user write in the templates of contacts."""
+        return self.env["ir.qweb"]._is_expression_allowed(expression, "res.partner")
+
+    @api.model
+    def _campaign_email_from(self, action, chosen=False):
+        """Sender of an action's emails: the one chosen for them (the email, its template or the
+        A/B combination), else the action's responsible, else the campaign's owner, else the
+        company; never the user running the scheduled job (OdooBot)."""
+        odoobot = self.env.ref("base.partner_root", raise_if_not_found=False)
+        if chosen and not (odoobot and odoobot.email and odoobot.email.lower() in chosen.lower()):
+            return chosen
+        sender = action._campaign_sender()
+        return sender.email_formatted or action.company_id.email_formatted or chosen or False
 
     def _campaign_send_to(self, res_ids):
         """Hand the contacts over to Email or SMS Marketing: mails (committed by mass mailing as
         it goes) or SMS in the SMS queue (not committed: they go with the batch)."""
         self.ensure_one()
+        mailing = self
+        sender = self.campaign_action_id._campaign_sender()
+        if self.env.su and sender:
+            # the job sends as the action's responsible (still with the job's superuser rights): the
+            # "user" of templates (signature, sender) and the author of the emails are theirs, never
+            # the job's OdooBot
+            mailing = self.with_user(sender).sudo()
         if self.mailing_type == "sms":
             # what SMS Marketing's "Send" does for these contacts, without its campaign guard
-            composer = self.env["sms.composer"].with_context(active_id=False)
-            composer.create(self._send_sms_get_composer_values(res_ids))._action_send_sms()
+            composer = mailing.env["sms.composer"].with_context(active_id=False)
+            composer.create(mailing._send_sms_get_composer_values(res_ids))._action_send_sms()
         else:
-            self._action_send_mail(res_ids=res_ids)
+            mailing._action_send_mail(res_ids=res_ids)
             # the mail queue runs hourly by default: wake it up for these emails
             self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 

@@ -32,6 +32,16 @@ MEASURES = (
     "converted_count",
 )
 
+# Rates of the analysis: {field: (part, whole)}, percentages of summed measures. Each row holds its
+# own rate; any grouping computes part / whole over its rows (see _read_group_select), never an
+# average of the rows' rates.
+RATES = {
+    "open_rate": ("open_unique", "sent_count"),
+    "click_rate": ("clicker_unique", "sent_count"),
+    "bounce_rate": ("bounce_count", "sent_count"),
+    "unsubscribe_rate": ("unsubscribe_count", "sent_count"),
+}
+
 FACT_KINDS = [
     ("action", "Action costs"),
     ("touchpoint", "Touchpoints"),
@@ -118,6 +128,22 @@ class CampaignAnalysisReport(models.Model):
     unsubscribe_count = fields.Integer(string="Unsubscribes", readonly=True)
     reply_count = fields.Integer(string="Replies", readonly=True)
     converted_count = fields.Integer(string="Conversions", readonly=True)
+    open_rate = fields.Float(
+        string="Open Rate (%)", readonly=True, aggregator="avg", digits=(16, 2), help="Unique opens / sent × 100."
+    )
+    click_rate = fields.Float(
+        string="Click Rate (%)", readonly=True, aggregator="avg", digits=(16, 2), help="Unique clickers / sent × 100."
+    )
+    bounce_rate = fields.Float(
+        string="Bounce Rate (%)", readonly=True, aggregator="avg", digits=(16, 2), help="Bounces / sent × 100."
+    )
+    unsubscribe_rate = fields.Float(
+        string="Unsubscribe Rate (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 2),
+        help="Unsubscribes / sent × 100.",
+    )
 
     # ------------------------------------------------------------------
     # VIEW
@@ -132,15 +158,37 @@ class CampaignAnalysisReport(models.Model):
                        f.kind, f.campaign_id, f.action_id, f.date,
                        c.company_id, c.currency_id, c.campaign_type, c.state AS campaign_state,
                        c.user_id, c.team_id, c.scope, a.channel,
-                       %(measures)s
+                       %(measures)s, %(rates)s
                   FROM (%(facts)s) f
                   JOIN campaign_campaign c ON c.id = f.campaign_id
              LEFT JOIN campaign_action a ON a.id = f.action_id
             )""",
                 table=SQL.identifier(self._table),
                 measures=SQL(", ").join(SQL("f.%s", SQL.identifier(m)) for m in MEASURES),
+                rates=SQL(", ").join(
+                    SQL(
+                        "CASE WHEN f.%(whole)s > 0 THEN 100.0 * f.%(part)s / f.%(whole)s ELSE 0 END AS %(rate)s",
+                        part=SQL.identifier(part),
+                        whole=SQL.identifier(whole),
+                        rate=SQL.identifier(rate),
+                    )
+                    for rate, (part, whole) in RATES.items()
+                ),
                 facts=self._facts_sql(),
             )
+        )
+
+    def _read_group_select(self, aggregate_spec, query):
+        """A rate over a group is the part over the whole of its rows (5 opens of 10 sent and 0 of
+        90 make 5 %, not the 25 % an average of the rows' rates would give)."""
+        rate, _sep, _aggregate = aggregate_spec.partition(":")
+        if rate not in RATES:
+            return super()._read_group_select(aggregate_spec, query)
+        part, whole = RATES[rate]
+        return SQL(
+            "COALESCE(100.0 * SUM(%(part)s) / NULLIF(SUM(%(whole)s), 0), 0)",
+            part=self._field_to_sql(self._table, part, query),
+            whole=self._field_to_sql(self._table, whole, query),
         )
 
     # ------------------------------------------------------------------

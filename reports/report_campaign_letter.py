@@ -12,7 +12,9 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
+from .. import placeholders
 from ..models.campaign_touchpoint import LETTER_REFERENCE_PREFIX
+from ..models.ir_actions_report import remove_page_numbers
 
 _logger = logging.getLogger(__name__)
 
@@ -84,8 +86,11 @@ class ReportCampaignLetter(models.AbstractModel):
     def _campaign_render_action_texts(self, action, touchpoints):
         render = self.env["mail.render.mixin"]
         partner_ids = touchpoints.partner_id.ids
+        # {{ object.name }} is replaced in the text as in the subject
+        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
+        body = placeholders.to_qweb(action.letter_body or "", allowed)
         bodies = render._render_template(
-            action.letter_body or "", "res.partner", partner_ids, engine="qweb", options={"post_process": True}
+            body, "res.partner", partner_ids, engine="qweb", options={"post_process": True}
         )
         subjects = (
             render._render_template(action.letter_subject, "res.partner", partner_ids) if action.letter_subject else {}
@@ -177,6 +182,7 @@ class ReportCampaignLetter(models.AbstractModel):
         report = self.env["ir.actions.report"]
         html = report._render_qweb_html(REPORT_XMLID, touchpoints.ids, data={"campaign_texts": texts})[0]
         main = lxml_html.fromstring(html).xpath("//main")[0]
+        remove_page_numbers(main)
         # serialised by lxml from the QWeb output just rendered: already escaped html
         content = Markup("".join(lxml_html.tostring(node, encoding="unicode") for node in main))
         document = self.env["ir.qweb"]._render(

@@ -20,6 +20,7 @@ from . import test_data_protection
 from . import test_duplicate
 from . import test_execution
 from . import test_faults
+from . import test_first_hour_tour
 from . import test_guide
 from . import test_hostile_input
 from . import test_i18n
@@ -29,10 +30,12 @@ from . import test_order
 from . import test_order_tour
 from . import test_organisations
 from . import test_roi
+from . import test_reports
 from . import test_role_user_rpc
 from . import test_runner
 from . import test_security
 from . import test_send_time
+from . import test_sent_content
 from . import test_touchpoint_types
 from . import test_tracking_routes
 from . import test_weblinks

@@ -4,6 +4,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
+from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.campaign_manager.models.campaign_action_run import CampaignActionRun
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.exceptions import UserError, ValidationError
@@ -11,6 +12,7 @@ from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import CampaignCase
+from .smtp_server import LocalSMTPServer
 
 
 class WorkerKilled(BaseException):
@@ -65,6 +67,12 @@ class TestAbTesting(CampaignCase):
 
     def _run_traces(self, run):
         return self.env["mailing.trace"].search([("mass_mailing_id.campaign_run_id", "=", run.id)])
+
+    def _deliver_tests(self, run, at):
+        """The mail queue delivers the test emails of ``run`` at ``at``: the winner's delay runs
+        from there (queued emails have not reached anyone yet)."""
+        with freeze_time(at):
+            self._traces(run.ab_mailing_ids).filtered(lambda t: t.trace_status == "outgoing").set_sent()
 
     # ------------------------------------------------------------------
     def test_split_sizes_are_exact(self):
@@ -127,9 +135,9 @@ class TestAbTesting(CampaignCase):
         self.assertEqual(set(touchpoints.filtered(lambda t: t.ab_group == "rest").mapped("state")), {"planned"})
         self.assertEqual(len(self._run_traces(run)), 4)
         # results: B's two contacts open, none of A's
-        self._traces(mailing_a).set_sent()
-        self._traces(mailing_b).set_sent()
-        self._traces(mailing_b).set_opened()
+        self._deliver_tests(run, "2026-03-02 09:00:00")
+        with freeze_time("2026-03-02 09:30:00"):
+            self._traces(mailing_b).set_opened()
         self.assertEqual((mailing_a.opened_ratio, mailing_b.opened_ratio), (0.0, 100.0))
         with freeze_time("2026-03-02 10:00:00"):
             self._process()
@@ -191,6 +199,7 @@ class TestAbTesting(CampaignCase):
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).mapped("call_at")
         self.assertIn(datetime(2026, 3, 2, 14, 0), triggers, "the job wakes up at the send time")
         self.assertIn(datetime(2026, 3, 2, 16, 0), triggers, "and when the winner is due")
+        self._deliver_tests(run, "2026-03-02 14:00:00")
         with freeze_time("2026-03-02 16:00:00"):
             self._process()
         self.assertEqual(run.ab_winner_variant_id, variant_a, "no opens anywhere: the first combination")
@@ -213,11 +222,71 @@ class TestAbTesting(CampaignCase):
             self.assertEqual(set(test.mapped("state")), {"queued"}, "sent in the same pass")
         with freeze_time("2026-03-02 11:05:00"):
             self._process()
+            self.assertFalse(run.ab_winner_variant_id, "queued is not delivered: nobody could open them yet")
+        self._deliver_tests(run, "2026-03-02 11:10:00")
+        with freeze_time("2026-03-02 13:09:00"):
+            self._process()
+            self.assertFalse(run.ab_winner_variant_id, "the delay runs from the last delivery")
+            self.assertEqual(run.ab_date_decision, datetime(2026, 3, 2, 13, 10))
+        with freeze_time("2026-03-02 13:10:00"):
+            self._process()
         self.assertTrue(run.ab_winner_variant_id)
         rest = run.touchpoint_ids.filtered(lambda t: t.ab_group == "rest")
-        self.assertEqual(
-            rest.mapped("state").count("queued"), 2, "the rest goes within the sending limit (1 sent at 11:00)"
-        )
+        self.assertEqual(rest.mapped("state").count("queued"), 3, "the rest goes within the sending limit (3 an hour)")
+
+    def _deliver_through_smtp(self, at):
+        """Odoo's mail queue, at ``at``, against a real SMTP server on loopback: what it received."""
+        with LocalSMTPServer() as server, freeze_time(at):
+            self.env["ir.mail_server"].search([]).write({"active": False})
+            self.env["ir.mail_server"].create(
+                {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_encryption": "none"}
+            )
+            with (
+                patch.object(IrMail_Server, "_disable_send", return_value=False),
+                mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
+            ):
+                self.env["mail.mail"].process_email_queue()
+            return list(server.messages)
+
+    def test_winner_chosen_after_the_test_emails_are_delivered(self):
+        action = self._ab_action(ab_delay=1)
+        with freeze_time("2026-03-02 09:00:00"):
+            self._launch()
+            self._process()
+        run = action.run_ids
+        test = run.touchpoint_ids.filtered(lambda t: t.ab_group == "test")
+        self.assertEqual(set(test.mapped("state")), {"queued"}, "in Odoo's mail queue, not delivered yet")
+        self.assertEqual(run.ab_date_decision, datetime(2026, 3, 2, 10, 0))
+        with freeze_time("2026-03-02 10:00:01"):
+            self._process()
+        self.assertFalse(run.ab_winner_variant_id, "queued emails reached nobody: no winner on scores of 0")
+        self.assertIn("the winner waits until every test email has been delivered", run.log)
+        delivered = self._deliver_through_smtp("2026-03-02 10:30:00")
+        self.assertEqual(len(delivered), 4)
+        self.assertEqual(set(test.mapped("state")), {"sent"})
+        self.assertEqual(set(test.mapped("date_done")), {datetime(2026, 3, 2, 10, 30)})
+        with freeze_time("2026-03-02 10:40:00"):
+            self._traces(run.ab_mailing_ids.filtered(lambda m: m.campaign_variant_id.name == "B"))[:1].set_opened()
+        with freeze_time("2026-03-02 11:29:00"):
+            self._process()
+        self.assertFalse(run.ab_winner_variant_id, "an hour after the last delivery, not after the planned send")
+        self.assertEqual(run.ab_date_decision, datetime(2026, 3, 2, 11, 30))
+        with freeze_time("2026-03-02 11:30:00"):
+            self._process()
+        self.assertEqual(run.ab_winner_variant_id.name, "B")
+        rest = self._deliver_through_smtp("2026-03-02 11:35:00")
+        recipients = sorted(address for message in delivered + rest for address in message["rcpt_tos"])
+        self.assertEqual(recipients, sorted(self.partners.mapped("email")), "one email per contact")
+        self.assertEqual({message["message"]["Subject"] for message in rest}, {"Your spring gift"})
+
+    def test_winner_delay_too_short_is_refused(self):
+        with self.assertRaises(ValidationError) as ctx:
+            self._ab_action(ab_delay=0)
+        self.assertIn("at least 1 hour after the test emails were delivered", str(ctx.exception))
+        action = self._ab_action()
+        with self.assertRaises(ValidationError):
+            action.write({"ab_delay": 0, "ab_delay_unit": "days"})
+        action.write({"ab_testing": False, "ab_delay": 0})  # no A/B test: the delay means nothing
 
     def test_kill_while_choosing_then_while_sending_the_rest(self):
         action = self._ab_action()
@@ -225,6 +294,7 @@ class TestAbTesting(CampaignCase):
             self._launch()
             self._process()
         run = action.run_ids
+        self._deliver_tests(run, "2026-03-02 09:00:00")
         original_choice = CampaignActionRun._ab_set_winner
 
         def choose_then_die(run_self, winner, score, now=None):
@@ -272,7 +342,9 @@ class TestAbTesting(CampaignCase):
         run = action.run_ids
         mailing_a = run.ab_mailing_ids.filtered(lambda m: m.campaign_variant_id == variant_a)
         mailing_b = run.ab_mailing_ids.filtered(lambda m: m.campaign_variant_id == variant_b)
-        self._traces(mailing_a | mailing_b).set_opened()
+        self._deliver_tests(run, "2026-03-02 09:00:00")
+        with freeze_time("2026-03-02 09:30:00"):
+            self._traces(mailing_a | mailing_b).set_opened()
         invoices = self.env["account.move"].create(
             [
                 {
@@ -333,6 +405,9 @@ class TestAbTesting(CampaignCase):
         with self.assertRaises(ValidationError) as ctx:
             action.with_context(lang="fr_FR").write({"ab_variant_ids": [(0, 0, {"subject": "Objet 9"})]})
         self.assertIn("au plus 8", str(ctx.exception))
+        with self.assertRaises(ValidationError) as ctx:
+            action.with_context(lang="fr_FR").write({"ab_delay": 0})
+        self.assertIn("au moins 1 heure après la remise des e-mails de test", str(ctx.exception))
 
     def test_variant_edit_email_and_deletion_rule(self):
         action = self._ab_action()

@@ -124,6 +124,22 @@ class TestChannelEvent(CampaignCase):
         self.assertFalse(self._invitations(event), "no invitation sent")
         self.assertEqual(run.state, "done")
 
+    def test_event_starts_on_a_minute_and_its_organizer_attends(self):
+        action = self._event_action(event_delay=2, event_delay_unit="hours")
+        with freeze_time("2026-03-02 21:07:08"):
+            self._launch()
+            self._process()
+        run = action.run_ids
+        self.assertEqual(run.date_planned, datetime(2026, 3, 2, 21, 7, 8), "the run keeps its seconds")
+        event = run.event_id
+        self.assertEqual(event.start, datetime(2026, 3, 2, 23, 7), "two hours after the run, on the minute")
+        self.assertEqual(event.stop, datetime(2026, 3, 3, 0, 37))
+        organizer = event.attendee_ids.filtered(lambda a: a.partner_id == self.user_manager.partner_id)
+        self.assertEqual(organizer.state, "accepted", "the organizer attends their own event")
+        guests = event.attendee_ids - organizer
+        self.assertEqual(set(guests.mapped("state")), {"needsAction"}, "the contacts are asked")
+        self.assertEqual(set(run.touchpoint_ids.mapped("state")), {"done"}, "accepting it is no contact's reply")
+
     def test_accepted_invitation_is_a_reply(self):
         action = self._event_action(event_send_invitations=True)
         with freeze_time("2026-03-02 09:00:00"):

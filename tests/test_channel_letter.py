@@ -76,6 +76,29 @@ class TestChannelLetter(CampaignCase, HttpCase):
         return references
 
     # ------------------------------------------------------------------
+    def test_printed_letters_keep_the_footer_without_page_numbers(self):
+        """Printed as one document (Debian's wkhtmltopdf), the footer is part of each letter: its
+        "Page 1 / 2" cannot be numbered there and would print "Page /"."""
+        self.company.report_footer = "Letter Shop SAS, RCS Paris 42"
+        action = self._letter_action()
+        self._launch()
+        self.env["campaign.action"]._start_due_runs()
+        letters = self.env["report.campaign_manager.report_campaign_letter"]
+        reached = self._reached(action)[:1]
+        texts, _errors = letters._campaign_render_texts(reached)
+        documents = []
+
+        def convert(_report, bodies, **_kwargs):
+            documents.extend(str(body) for body in bodies)
+            return b""
+
+        with patch.object(type(self.env["ir.actions.report"]), "_run_wkhtmltopdf", convert):
+            letters._campaign_run_wkhtmltopdf(reached, texts)
+        self.assertEqual(len(documents), 1)
+        self.assertIn("Letter Shop SAS, RCS Paris 42", documents[0], "the company's footer")
+        self.assertNotIn('class="page"', documents[0], "no page number wkhtmltopdf cannot fill")
+        self.assertNotIn('class="topage"', documents[0])
+
     def test_letters_html_one_per_contact(self):
         action = self._letter_action()
         self._launch()

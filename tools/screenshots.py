@@ -175,7 +175,7 @@ class Shooter:
 
 
 # ------------------------------------------------------------------------------------------------
-# The screens. Each takes the Shooter of the admin user (or of the accountant) in the guide's language.
+# The screens. Each takes the Shooter of a demo user (see the lists below) in the guide's language.
 # ------------------------------------------------------------------------------------------------
 def campaign_form(s, xmlid="campaign_manager.campaign_janoffers_demo"):
     s.open(f"action-campaign_manager.campaign_campaign_action/{s.ref(xmlid)}", ".o_form_view .o_notebook")
@@ -192,9 +192,11 @@ def shot_campaign_form(s):
 
 
 def shot_smart_buttons(s):
-    # The documents behind the figures: the smart buttons that do not fit are under "More".
+    # The documents behind the figures, as the accountant sees them: those that do not fit are under "More".
     campaign_form(s)
-    s.click(".o_form_view .o-form-buttonbox .o_button_more", ".o_dropdown_more")
+    more = s.page.locator(".o_form_view .o-form-buttonbox .o_button_more")
+    if more.count():
+        s.click(".o_form_view .o-form-buttonbox .o_button_more", ".o_dropdown_more")
     s.shot("smart-buttons")
     s.page.keyboard.press("Escape")
 
@@ -373,11 +375,13 @@ def shot_accountant(s):
     s.shot("accountant-budget")
 
 
-ADMIN_SHOTS = [
+# The screens of the guide's part for marketing users, as the demo marketing user sees them (only the
+# Marketing Campaigns / User group); those of the part for accountants as the demo accountant; the
+# settings as the administrator.
+MARKETING_SHOTS = [
     shot_campaigns,
     shot_campaign_form,
     shot_campaign_tabs,
-    shot_smart_buttons,
     shot_target,
     shot_calculate,
     shot_order,
@@ -387,12 +391,9 @@ ADMIN_SHOTS = [
     shot_calendar,
     shot_touchpoints,
     shot_runs,
-    shot_analysis,
-    shot_roi_report,
-    shot_settings,
-    shot_expense,
 ]
-ACCOUNTANT_SHOTS = [shot_accountant]
+ACCOUNTANT_SHOTS = [shot_accountant, shot_expense, shot_smart_buttons, shot_analysis, shot_roi_report]
+ADMIN_SHOTS = [shot_settings]
 
 
 def selected(shots, only):
@@ -408,6 +409,7 @@ def main():
     parser.add_argument("--only", nargs="*", help="names of the shots to take (e.g. campaigns calculate), default all")
     parser.add_argument("--admin", default="admin:admin", help="login:password of the administrator")
     parser.add_argument("--accountant", default="accountant:accountant", help="login:password of the demo accountant")
+    parser.add_argument("--marketing", default="marketing:marketing", help="login:password of the demo marketing user")
     args = parser.parse_args()
     start = time.monotonic()
     failures = 0
@@ -420,7 +422,7 @@ def main():
             # The web client speaks the language the user had when the session opened: set it (and the
             # accountant's) for this pass, then log in again.
             setup = Shooter(browser, args.url, args.db, out_dir, lang, *args.admin.split(":", 1))
-            logins = [args.admin.split(":", 1)[0], args.accountant.split(":", 1)[0]]
+            logins = [account.split(":", 1)[0] for account in (args.admin, args.accountant, args.marketing)]
             # A database created with --load-language=fr_FR has only French active: activate English too.
             lang_ids = setup.rpc("res.lang", "search", [("code", "=", LANGS[lang][0]), ("active", "=", False)])
             if lang_ids:
@@ -429,16 +431,18 @@ def main():
             setup.rpc("res.users", "write", users, {"lang": LANGS[lang][0], "tz": "Europe/Paris"})
             setup.load_refs()
             setup.context.close()
-            admin = Shooter(browser, args.url, args.db, out_dir, lang, *args.admin.split(":", 1))
-            for shot in selected(ADMIN_SHOTS, args.only):
-                failures += take(shot, admin)
-            admin.context.close()
-            accountant_shots = selected(ACCOUNTANT_SHOTS, args.only)
-            if accountant_shots:
-                accountant = Shooter(browser, args.url, args.db, out_dir, lang, *args.accountant.split(":", 1))
-                for shot in accountant_shots:
-                    failures += take(shot, accountant)
-                accountant.context.close()
+            for account, shots in (
+                (args.marketing, MARKETING_SHOTS),
+                (args.accountant, ACCOUNTANT_SHOTS),
+                (args.admin, ADMIN_SHOTS),
+            ):
+                chosen = selected(shots, args.only)
+                if not chosen:
+                    continue
+                shooter = Shooter(browser, args.url, args.db, out_dir, lang, *account.split(":", 1))
+                for shot in chosen:
+                    failures += take(shot, shooter)
+                shooter.context.close()
         browser.close()
     print(f"Screenshots taken in {time.monotonic() - start:.0f} s", flush=True)
     if failures:

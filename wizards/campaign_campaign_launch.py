@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_datetime
 
 
 class CampaignCampaignLaunch(models.TransientModel):
@@ -117,6 +118,7 @@ class CampaignCampaignLaunch(models.TransientModel):
                     missing="\n".join(f"- {item}" for item in missing),
                 )
             )
+        note = self._launch_note()
         campaign.order_step = "done"  # launched: nothing left to order, whichever way it got here
         campaign.action_ids.filtered(lambda a: a.state == "draft").action_schedule()
         if campaign.state == "draft":
@@ -125,10 +127,27 @@ class CampaignCampaignLaunch(models.TransientModel):
             campaign.action_resume()
         elif campaign.date_start <= fields.Date.context_today(self):
             campaign.action_set_active()
-        campaign.message_post(
-            body=self.env._(
-                "Campaign launched (%(mode)s).",
-                mode=dict(self._fields["mode"]._description_selection(self.env))[self.mode],
-            )
-        )
+        campaign.message_post(body=note)
         return {"type": "ir.actions.act_window_close"}
+
+    def _launch_note(self):
+        """What the chatter says of the launch: when the actions that start the campaign run, as
+        they are scheduled once the chosen mode is applied (the order wizard launches "as planned"
+        after its schedule step wrote "immediately" on them)."""
+        self.ensure_one()
+        actions = self._starting_actions()
+        kinds = set(actions.mapped("schedule_type"))
+        mode = kinds.pop() if len(kinds) == 1 else "planned"
+        if mode == "now":
+            return self.env._("Campaign launched: its actions start immediately.")
+        if mode == "at" and len(set(actions.mapped("date_start"))) == 1:
+            return self.env._(
+                "Campaign launched: its actions start on %(date)s.",
+                date=format_datetime(self.env, actions[0].date_start, dt_format="short"),
+            )
+        if mode == "recurring" and len(set(actions.mapped("date_start"))) == 1:
+            return self.env._(
+                "Campaign launched: its actions recur from %(date)s.",
+                date=format_datetime(self.env, actions[0].date_start, dt_format="short"),
+            )
+        return self.env._("Campaign launched: each action runs as planned on it.")
