@@ -1391,8 +1391,7 @@ class CampaignCampaign(models.Model):
         """Metrics a user may highlight at the top of a campaign, those whose field exists.
 
         A metric whose field does not exist (yet) is skipped; when a key is listed twice, the first
-        entry whose field exists wins: the touchpoint_* fields stand in for figures computed
-        elsewhere (open and click rates, contacts reached) until those exist.
+        entry whose field exists wins.
 
         :return: list of (key, label, field name, format) with format in integer, float, percent,
             monetary; one entry per key
@@ -1400,7 +1399,8 @@ class CampaignCampaign(models.Model):
         labels = {
             "audience_size": self.env._("Audience"),
             "touchpoint_count": self.env._("Touchpoints"),
-            "sent_count": self.env._("Contacts reached"),
+            "contacts_reached": self.env._("Contacts reached"),
+            "sent_count": self.env._("Sent"),
             "open_rate": self.env._("Open rate"),
             "click_rate": self.env._("Click rate"),
             "link_clicks": self.env._("Link clicks"),
@@ -1424,6 +1424,7 @@ class CampaignCampaign(models.Model):
         candidates = [
             ("audience_size", "audience_size", "integer"),
             ("touchpoint_count", "touchpoint_count", "integer"),
+            ("contacts_reached", "contacts_reached", "integer"),
             ("sent_count", "sent_count", "integer"),
             ("open_rate", "open_rate", "percent"),
             ("click_rate", "click_rate", "percent"),
@@ -1454,7 +1455,7 @@ class CampaignCampaign(models.Model):
     @api.model
     def _kpi_default_keys(self):
         """Metrics shown to a user who has chosen none."""
-        return ["audience_size", "sent_count", "open_rate", "click_rate"]
+        return ["audience_size", "contacts_reached", "open_rate", "click_rate"]
 
     @api.model
     def _kpi_user_metrics(self):

@@ -68,7 +68,12 @@ class TestRoleScreens(HttpCase):
         )
         campaign.action_create_project()
         env["campaign.target"].create(
-            {"campaign_id": campaign.id, "name": "Picked", "source": "manual", "partner_ids": [Command.set(partners.ids)]}
+            {
+                "campaign_id": campaign.id,
+                "name": "Picked",
+                "source": "manual",
+                "partner_ids": [Command.set(partners.ids)],
+            }
         )
         contents = {
             "email": {"mail_template_id": template.id},
@@ -270,7 +275,8 @@ class TestRoleScreens(HttpCase):
             for button_model, kind, name, _node in self._buttons(view["arch"], model, fields_by_model):
                 queue.append((f"{origin} > {model} {view_type} button {name}", button_model, kind, name, action))
             for print_action in view.get("toolbar", {}).get("print", []):
-                queue.append((f"{origin} > {model} print {print_action['name']}", model, "report", print_action, action))
+                origin_print = f"{origin} > {model} print {print_action['name']}"
+                queue.append((origin_print, model, "report", print_action, action))
 
     def _press(self, origin, model, kind, name, action, failures, queue):
         """Press a button as the web client does: an access error is a failure."""
@@ -295,9 +301,7 @@ class TestRoleScreens(HttpCase):
             if not record_id or not self._addon_method(model, name):
                 return
             context = {"active_id": record_id, "active_ids": [record_id], "active_model": model}
-            result, error, message = self._call(
-                model, name, [[record_id]], {"context": context}, route="call_button"
-            )
+            result, error, message = self._call(model, name, [[record_id]], {"context": context}, route="call_button")
         if error == "odoo.exceptions.AccessError":
             failures.append(f"{origin} (on {model} {record_id}): shown to the role, refused: {message}")
         elif isinstance(result, dict) and result.get("type") == "ir.actions.act_window":
