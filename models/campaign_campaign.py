@@ -70,7 +70,7 @@ TRACKING_FIELDS = {
 class CampaignCampaign(models.Model):
     _name = "campaign.campaign"
     _description = "Marketing Campaign"
-    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional", "campaign.archive.mixin"]
     _order = "date_start desc, id desc"
     _check_company_auto = True
 

@@ -10,6 +10,7 @@ class CampaignTouchpointType(models.Model):
     and the follow-up activity to schedule then."""
 
     _name = "campaign.touchpoint.type"
+    _inherit = ["campaign.archive.mixin"]
     _description = "Touchpoint Type"
     _order = "sequence, id"
     _check_company_auto = True

@@ -14,6 +14,7 @@ class CampaignWeblink(models.Model):
     of the visitors it brings, are attributed to it."""
 
     _name = "campaign.weblink"
+    _inherit = ["campaign.archive.mixin"]
     _description = "Campaign Web Link"
     _order = "action_id, sequence, id"
     _check_company_auto = True

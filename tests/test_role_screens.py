@@ -201,6 +201,10 @@ class TestRoleScreens(HttpCase):
             return None
         return record.id or None
 
+    def _addon_model(self, model):
+        """Whether the addon defines ``model``."""
+        return model in self.env.registry and type(self.env[model])._original_module == "campaign_manager"
+
     def _addon_method(self, model, name):
         """Whether ``name`` is a method the addon defines on ``model``."""
         if model not in self.env.registry:
@@ -271,6 +275,12 @@ class TestRoleScreens(HttpCase):
             failures.append(f"{origin}: the views of {model} do not load: {error}: {message}")
             return
         fields_by_model = {name: info["fields"] for name, info in result["models"].items()}
+        active = fields_by_model.get(model, {}).get("active")
+        if active and not active.get("readonly") and self._addon_model(model):
+            # the web client then offers Archive and Unarchive
+            can_write, _error, _message = self._call(model, "has_access", [[], "write"])
+            if not can_write:
+                failures.append(f"{origin}: {model} offers Archive to the role, which may not change it")
         for view_type, view in result["views"].items():
             for button_model, kind, name, _node in self._buttons(view["arch"], model, fields_by_model):
                 queue.append((f"{origin} > {model} {view_type} button {name}", button_model, kind, name, action))
