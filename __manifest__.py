@@ -31,6 +31,7 @@
         "data/mail_template_data.xml",
         "wizards/campaign_campaign_calculate_views.xml",
         "wizards/campaign_campaign_duplicate_views.xml",
+        "wizards/campaign_campaign_expense_views.xml",
         "wizards/campaign_action_duplicate_views.xml",
         "wizards/campaign_touchpoint_record_views.xml",
         "wizards/campaign_kpi_choose_views.xml",

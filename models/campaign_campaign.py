@@ -75,7 +75,13 @@ TRACKING_FIELDS = {
 class CampaignCampaign(models.Model):
     _name = "campaign.campaign"
     _description = "Marketing Campaign"
-    _inherit = ["mail.thread", "mail.activity.mixin", "mail.alias.mixin.optional", "campaign.access.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "mail.alias.mixin.optional",
+        "campaign.access.mixin",
+        "campaign.archive.mixin",
+    ]
     _order = "date_start desc, id desc"
     _check_company_auto = True
     _campaign_engine_fields = frozenset({"utm_campaign_id", "touchpoint_ids", "run_ids", "todo_ids"})
@@ -951,23 +957,45 @@ class CampaignCampaign(models.Model):
         }
 
     def action_create_analytic_account(self):
-        for campaign in self.filtered(lambda c: not c.analytic_account_id):
-            plan = self.env["account.analytic.plan"]._campaign_plan()
-            campaign.analytic_account_id = self.env["account.analytic.account"].create(
-                {
-                    "name": campaign.name,
-                    "code": campaign.name[:20],
-                    "plan_id": plan.id,
-                    "company_id": campaign.company_id.id,
-                }
+        """Give the campaigns their analytic account (in the Campaigns plan), where their expenses,
+        timesheets and bills are tied. Those who may change the campaign need no analytic rights for
+        it; accountants who manage analytic accounts may create it on a campaign they only read."""
+        campaigns = self.filtered(lambda c: not c.analytic_account_id)
+        if not campaigns:
+            return True
+        campaigns.check_access("read")
+        if not campaigns.has_access("write"):
+            self.env["account.analytic.account"].check_access("create")
+        plan = self.env["account.analytic.plan"]._campaign_plan()
+        accounts = (
+            self.env["account.analytic.account"]
+            .sudo()  # rights checked above: the account is the campaign's own, named after it
+            .create(
+                [
+                    {
+                        "name": campaign.name,
+                        "code": campaign.name[:20],
+                        "plan_id": plan.id,
+                        "company_id": campaign.company_id.id,
+                    }
+                    for campaign in campaigns
+                ]
             )
+        )
+        for campaign, account in zip(campaigns, accounts, strict=True):
+            campaign.sudo().analytic_account_id = account  # the accountant may only read the campaign
         return True
 
     def action_create_project(self):
         """Create the campaign's project. Its Campaigns plan column holds the campaign's analytic account,
-        so that the project's timesheets carry it; its Project plan account is created by Odoo."""
+        so that the project's timesheets carry it; its Project plan account is created by Odoo.
+        Those who may change the campaign need no Project rights for it."""
+        campaigns = self.filtered(lambda c: not c.project_id)
+        if not campaigns:
+            return True
+        campaigns.check_access("write")
         column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
-        for campaign in self.filtered(lambda c: not c.project_id):
+        for campaign in campaigns:
             campaign.action_create_analytic_account()
             values = {
                 "name": campaign.name,
@@ -980,7 +1008,9 @@ class CampaignCampaign(models.Model):
             if campaign.scope == "personal":
                 # its tasks name the owner's own contacts: only its followers and assignees see them
                 values["privacy_visibility"] = "followers"
-            campaign.project_id = self.env["project.project"].create(values)
+            # sudo: the project is part of the campaign's set-up (write access checked above), a
+            # link only the campaign sets; its manager is the campaign's owner
+            campaign.sudo().project_id = self.env["project.project"].sudo().create(values)
         return True
 
     @api.model
@@ -1027,6 +1057,8 @@ class CampaignCampaign(models.Model):
         }
 
     def action_view_project(self):
+        """Open the campaign's project, created first when it has none (by those who may change the
+        campaign: others are shown the button only once the project exists)."""
         self.ensure_one()
         self.action_create_project()
         return {
@@ -1034,6 +1066,19 @@ class CampaignCampaign(models.Model):
             "res_model": "project.project",
             "res_id": self.project_id.id,
             "view_mode": "form",
+        }
+
+    def action_tie_expenses(self):
+        """Tie existing expenses to the campaign (the expenses' own rules decide which ones)."""
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Tie Expenses to %(campaign)s", campaign=self.name),
+            "res_model": "campaign.campaign.expense",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_campaign_id": self.id},
         }
 
     # Drill-downs: each figure opens the documents it is computed from.
@@ -1411,8 +1456,7 @@ class CampaignCampaign(models.Model):
         """Metrics a user may highlight at the top of a campaign, those whose field exists.
 
         A metric whose field does not exist (yet) is skipped; when a key is listed twice, the first
-        entry whose field exists wins: the touchpoint_* fields stand in for figures computed
-        elsewhere (open and click rates, contacts reached) until those exist.
+        entry whose field exists wins.
 
         :return: list of (key, label, field name, format) with format in integer, float, percent,
             monetary; one entry per key
@@ -1420,7 +1464,8 @@ class CampaignCampaign(models.Model):
         labels = {
             "audience_size": self.env._("Audience"),
             "touchpoint_count": self.env._("Touchpoints"),
-            "sent_count": self.env._("Contacts reached"),
+            "contacts_reached": self.env._("Contacts reached"),
+            "sent_count": self.env._("Sent"),
             "open_rate": self.env._("Open rate"),
             "click_rate": self.env._("Click rate"),
             "link_clicks": self.env._("Link clicks"),
@@ -1444,6 +1489,7 @@ class CampaignCampaign(models.Model):
         candidates = [
             ("audience_size", "audience_size", "integer"),
             ("touchpoint_count", "touchpoint_count", "integer"),
+            ("contacts_reached", "contacts_reached", "integer"),
             ("sent_count", "sent_count", "integer"),
             ("open_rate", "open_rate", "percent"),
             ("click_rate", "click_rate", "percent"),
@@ -1474,7 +1520,7 @@ class CampaignCampaign(models.Model):
     @api.model
     def _kpi_default_keys(self):
         """Metrics shown to a user who has chosen none."""
-        return ["audience_size", "sent_count", "open_rate", "click_rate"]
+        return ["audience_size", "contacts_reached", "open_rate", "click_rate"]
 
     @api.model
     def _kpi_user_metrics(self):

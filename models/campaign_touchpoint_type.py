@@ -11,7 +11,7 @@ class CampaignTouchpointType(models.Model):
 
     _name = "campaign.touchpoint.type"
     _description = "Touchpoint Type"
-    _inherit = ["campaign.access.mixin"]
+    _inherit = ["campaign.access.mixin", "campaign.archive.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
 

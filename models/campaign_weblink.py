@@ -15,7 +15,7 @@ class CampaignWeblink(models.Model):
 
     _name = "campaign.weblink"
     _description = "Campaign Web Link"
-    _inherit = ["campaign.access.mixin"]
+    _inherit = ["campaign.access.mixin", "campaign.archive.mixin"]
     _order = "action_id, sequence, id"
     _check_company_auto = True
 

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class HrExpense(models.Model):
@@ -48,8 +49,26 @@ class HrExpense(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if "campaign_id" in vals:
+            self._check_campaign_editable()
         self._ensure_campaign_accounts([vals])
         return super().write(vals)
+
+    def _check_campaign_editable(self):
+        """The campaign sets the expense's analytic distribution: it changes on the expenses whose
+        distribution the user may change (Expenses' own rule, see ``is_editable``), and only there."""
+        if self.env.su:
+            return
+        locked = self.filtered(lambda expense: not expense.is_editable)
+        if locked:
+            raise UserError(
+                self.env._(
+                    "You cannot change the campaign of these expenses: %(expenses)s. An employee changes "
+                    "their own draft expenses; expense approvers change the expenses they approve, until "
+                    "they are posted.",
+                    expenses=", ".join(locked.mapped("name")),
+                )
+            )
 
     def _ensure_campaign_accounts(self, vals_list):
         """Give an analytic account to the campaigns chosen on expenses that have none yet."""

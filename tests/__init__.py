@@ -31,6 +31,8 @@ from . import test_order_tour
 from . import test_organisations
 from . import test_roi
 from . import test_reports
+from . import test_role_screens
+from . import test_role_tours
 from . import test_role_user_rpc
 from . import test_runner
 from . import test_security

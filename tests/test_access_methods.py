@@ -134,6 +134,9 @@ class MethodTablesMixin:
             "campaign.contact.erase": self.env["campaign.contact.erase"]
             .with_user(self.users["manager"])
             .create({"partner_ids": self.partners.ids}),
+            "campaign.campaign.expense": self.env["campaign.campaign.expense"]
+            .with_user(user_a)
+            .create({"campaign_id": campaign.id}),
             "campaign.kpi.choose": self.env["campaign.kpi.choose"].with_user(user_a).create({}),
             "campaign.touchpoint.record": self.env["campaign.touchpoint.record"]
             .with_user(user_a)
@@ -171,6 +174,7 @@ class MethodTablesMixin:
                         {"campaign_id": own["campaign.campaign"].id, "action_id": action.id},
                     ),
                     ("campaign.campaign.duplicate", {"campaign_id": campaign.id, "name": "Stolen"}),
+                    ("campaign.campaign.expense", {"campaign_id": campaign.id}),
                     (
                         "campaign.action.duplicate",
                         {"action_ids": action.ids, "campaign_ids": own["campaign.campaign"].ids},

@@ -1,8 +1,9 @@
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from .common import CampaignCase
+from .tour_common import TourCase
 
 
 @tagged("post_install", "-at_install")
@@ -169,7 +170,7 @@ class TestCalendar(CampaignCase):
 
 
 @tagged("post_install", "-at_install")
-class TestCalendarTour(HttpCase):
+class TestCalendarTour(TourCase):
     """A new user opens the campaign calendar, opens an action from it and plans a social post."""
 
     def test_calendar_tour(self):

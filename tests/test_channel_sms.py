@@ -4,9 +4,10 @@ from unittest.mock import patch
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.addons.sms.tests.common import SMSCase
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, HttpCase, tagged
+from odoo.tests import Form, tagged
 
 from .common import CampaignCase
+from .tour_common import TourCase
 
 
 class WorkerKilled(BaseException):
@@ -320,7 +321,7 @@ class TestChannelSms(CampaignCase, SMSCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSmsActionForm(HttpCase):
+class TestSmsActionForm(TourCase):
     """The form of an SMS action opens with its opt-out link on (SMS Marketing's widget read a field of the
     same name as Odoo's mailings and broke the form), counts the SMS and saves what is typed."""
 

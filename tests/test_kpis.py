@@ -1,7 +1,8 @@
 from odoo.exceptions import ValidationError
-from odoo.tests import Form, HttpCase, tagged
+from odoo.tests import Form, tagged
 
 from .common import CampaignCase
+from .tour_common import TourCase
 
 
 @tagged("post_install", "-at_install")
@@ -62,11 +63,19 @@ class TestKpis(CampaignCase):
         self.assertEqual(round(campaign.click_rate, 2), 28.57, "2 unique clickers out of 7 sent")
         self.assertEqual(campaign.audience_size, 6)
 
+    def test_contacts_reached_are_distinct_contacts(self):
+        """ "Contacts reached" at the top of a campaign counts each contact once, however many
+        touchpoints reached them (it showed the touchpoints carried out)."""
+        campaign = self.campaign
+        values = {key: (label, value) for key, label, value in campaign._kpi_values()}
+        self.assertEqual(values["contacts_reached"], ("Contacts reached", str(campaign.contacts_reached)))
+        self.assertLess(campaign.contacts_reached, campaign.sent_count, "the fixture reaches a contact twice")
+
     def test_defaults_then_choice_per_user(self):
         campaign_1 = self.campaign.with_user(self.user_marketing)
         campaign_2 = self.campaign.with_user(self.user_marketing_2)
         default = [key for key, _label, _value in campaign_1._kpi_values()]
-        self.assertEqual(default, ["audience_size", "sent_count", "open_rate", "click_rate"])
+        self.assertEqual(default, ["audience_size", "contacts_reached", "open_rate", "click_rate"])
 
         wizard = Form(self.env["campaign.kpi.choose"].with_user(self.user_marketing))
         self.assertEqual(wizard.metric_1, "audience_size", "the form starts from what the user sees")
@@ -111,7 +120,7 @@ class TestKpis(CampaignCase):
 
 
 @tagged("post_install", "-at_install")
-class TestKpisTour(HttpCase):
+class TestKpisTour(TourCase):
     """A user changes the figures at the top of a campaign."""
 
     def test_choose_kpis_tour(self):
@@ -124,4 +133,4 @@ class TestKpisTour(HttpCase):
             login="admin",
         )
         choices = self.env["campaign.kpi.choice"].search([("user_id", "=", admin.id)])
-        self.assertEqual(choices.mapped("metric"), ["budget", "sent_count", "open_rate", "click_rate"])
+        self.assertEqual(choices.mapped("metric"), ["budget", "contacts_reached", "open_rate", "click_rate"])

@@ -1,7 +1,7 @@
 import lxml.html
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import CampaignCase
@@ -613,9 +613,18 @@ class TestCampaignRoi(CampaignCase):
             self.env["account.analytic.line"].with_user(bookkeeper).search(campaign.action_view_timesheets()["domain"])
         )
         self.assertEqual(-sum(timesheets.mapped("amount")), 240.00, "Odoo shows every timesheet to approvers")
+        # Expenses lets a bookkeeper change other people's expenses only with approval rights: the
+        # campaign field (which sets the analytic distribution) follows that rule
         expense = self.expense_draft.with_user(bookkeeper)
+        with self.assertRaisesRegex(UserError, "You cannot change the campaign of these expenses: Draft taxi"):
+            expense.campaign_id = self.other_campaign
+        bookkeeper.group_ids |= self.env.ref("hr_expense.group_hr_expense_user")
+        self.env.invalidate_all()
         expense.campaign_id = self.other_campaign
         self.assertEqual(expense.analytic_distribution, {str(self.other_campaign.analytic_account_id.id): 100.0})
+        posted = self.expense_posted.with_user(bookkeeper)
+        with self.assertRaisesRegex(UserError, "Posted stand"):
+            posted.campaign_id = self.other_campaign
 
     def test_read_only_accountant_reads_and_prints(self):
         auditor = new_test_user(self.env, login="cm_auditor", groups="base.group_user,account.group_account_readonly")

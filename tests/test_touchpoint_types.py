@@ -4,9 +4,10 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from .common import CampaignCase
+from .tour_common import TourCase
 
 CALL_FIELDS = [
     {
@@ -223,7 +224,7 @@ class TestTouchpointTypes(CampaignCase):
 
 
 @tagged("post_install", "-at_install")
-class TestTouchpointTypesTour(HttpCase):
+class TestTouchpointTypesTour(TourCase):
     """A user opens a planned call, records its outcome; a manager sees the type's fields."""
 
     def setUp(self):

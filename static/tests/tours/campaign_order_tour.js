@@ -12,21 +12,26 @@ const next = (label = "Next") => ({
     run: "click",
 });
 
-/** Pick the tour's contact by hand and add it as a target of the campaign. */
-const pickAndAdd = () => [
+/** Pick a contact by hand and add it as a target of the campaign, named ``name``. */
+const pickAndAdd = (contact, name, count) => [
+    {
+        content: "Name the target",
+        trigger: '.modal div[name="target_name"] input',
+        run: `edit ${name}`,
+    },
     {
         content: "Pick a contact",
         trigger: '.modal div[name="partner_ids"] input',
-        run: "edit Tour Contact",
+        run: `edit ${contact}`,
     },
     {
         content: "Choose it",
-        trigger: ".modal .ui-autocomplete a:contains(Tour Contact One)",
+        trigger: `.modal .ui-autocomplete a:contains(${contact})`,
         run: "click",
     },
     {
         content: "It is picked",
-        trigger: '.modal div[name="partner_ids"] .o_tag:contains(Tour Contact One)',
+        trigger: `.modal div[name="partner_ids"] .o_tag:contains(${contact})`,
     },
     {
         content: "Add it to the targets",
@@ -35,14 +40,100 @@ const pickAndAdd = () => [
     },
     {
         content: "The target is listed, with its contact counted",
-        trigger: '.modal div[name="target_ids"] td[name="recipient_count"]:contains(1)',
+        trigger: `.modal div[name="target_ids"] tr:has(td[name="name"]:contains(${name})) td[name="recipient_count"]:contains(1)`,
     },
     {
-        content: "The Calculate figures count it",
-        trigger: '.modal div[name="audience_final"]:contains(1)',
+        content: "The Calculate figures count the contacts of every target",
+        trigger: `.modal div[name="audience_final"]:contains(${count})`,
     },
 ];
 
+/** Add an action of the channel ``label`` from the Media step. */
+const addAction = (label) => [
+    {
+        content: "Open the channels",
+        trigger: '.modal div[name="new_channel"] .o_select_menu_toggler, .modal div[name="new_channel"] input',
+        run: "click",
+    },
+    {
+        content: `Choose ${label}`,
+        trigger: `.o_select_menu_menu .o_select_menu_item:contains(${label})`,
+        run: "click",
+    },
+    {
+        content: `${label} is chosen`,
+        trigger: `.modal div[name="new_channel"]:contains(${label}), .modal div[name="new_channel"] input:value(${label})`,
+    },
+    {
+        content: `Add the ${label} action`,
+        trigger: '.modal button[name="action_add_action"]',
+        run: "click",
+    },
+    {
+        content: `The ${label} action is listed, still to complete`,
+        trigger: `.modal div[name="line_ids"] tr.text-warning td[name="channel"]:contains(${label})`,
+    },
+];
+
+/** Open the action of the channel ``label`` from the Media step, fill it with ``steps``, save it
+ * and go back to the order with "Resume Order". */
+const completeAction = (label, steps) => [
+    {
+        content: `Open the ${label} action`,
+        trigger: `.modal div[name="line_ids"] tr:has(td[name="channel"]:contains(${label})) button[name="action_open"]`,
+        run: "click",
+    },
+    {
+        content: `The ${label} action's form is open`,
+        trigger: `.o_form_view .o_form_sheet .o_field_widget[name="channel"] input:value(${label})`,
+    },
+    ...steps,
+    {
+        content: "Back to the order (the action is saved first)",
+        trigger: '.o_form_view .o_statusbar_buttons button[name="action_resume_order"]',
+        run: "click",
+    },
+    atStep("media"),
+    {
+        content: `The ${label} action is complete`,
+        trigger: `.modal div[name="line_ids"] tr.text-success td[name="channel"]:contains(${label})`,
+    },
+];
+
+/** Write ``text`` in the HTML field ``name`` (Odoo's HTML editor, not Email Marketing's). */
+const writeHtml = (name, text) => [
+    {
+        content: `Write in ${name}`,
+        trigger: `.o_form_view .o_field_widget[name="${name}"] .odoo-editor-editable > :first-child`,
+        run: `editor ${text}`,
+    },
+    {
+        content: `${name} holds the text`,
+        trigger: `.o_form_view .o_field_widget[name="${name}"] .odoo-editor-editable:contains(${text})`,
+    },
+];
+
+/** Open the smart button ``name`` of the form, from the button box's "More" menu when it is there. */
+export const openSmartButton = (name, label) => [
+    {
+        content: `Show ${label} (under "More" when the button box is full)`,
+        trigger: ".o_action_manager .o_form_view .o-form-buttonbox",
+        run() {
+            const box = document.querySelector(".o_action_manager .o_form_view .o-form-buttonbox");
+            if (!box.querySelector(`:scope > button[name="${name}"]`)) {
+                box.querySelector(".o_button_more").click();
+            }
+        },
+    },
+    {
+        content: `Open ${label}`,
+        trigger: `.o_action_manager .o_form_view .o-form-buttonbox > button[name="${name}"], .o_dropdown_more button[name="${name}"]`,
+        run: "click",
+    },
+];
+
+/** From the Campaigns menu, a campaign of two targets and five channels ordered step by step and
+ * launched: an email (from a template), an SMS, a letter, a landing page and a webhook. */
 registry.category("web_tour.tours").add("campaign_order_tour", {
     url: "/odoo",
     steps: () => [
@@ -73,9 +164,9 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
             run: "edit TourSpring",
         },
         next("Create"),
-        // 3. Contacts: a hand pick, removed once and added again
+        // 3. Contacts: a hand pick, removed once and added again, then a second one
         atStep("contacts"),
-        ...pickAndAdd(),
+        ...pickAndAdd("Tour Contact One", "First pick", 1),
         {
             content: "Remove the target",
             trigger: '.modal div[name="target_ids"] button[name="action_remove_from_order"]',
@@ -90,9 +181,10 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
             content: "The target is gone",
             trigger: '.modal:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
         },
-        ...pickAndAdd(),
+        ...pickAndAdd("Tour Contact One", "First pick", 1),
+        ...pickAndAdd("Tour Contact Two", "Second pick", 2),
         next(),
-        // 4. Media: an email action with a template
+        // 4. Media: an email from a template, then an SMS, a letter, a landing page and a webhook
         atStep("media"),
         {
             content: "Choose the email template",
@@ -113,6 +205,33 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
             content: "The email action is listed, complete",
             trigger: '.modal div[name="line_ids"] tr.text-success td[name="channel"]:contains(Email)',
         },
+        ...addAction("SMS"),
+        ...addAction("Letter"),
+        ...addAction("Landing page"),
+        ...addAction("Webhook"),
+        ...completeAction("SMS", [
+            {
+                content: "Write the SMS",
+                trigger: '.o_form_view .o_field_widget[name="sms_body"] textarea',
+                run: "edit Spring offers for you: see your email.",
+            },
+        ]),
+        ...completeAction("Letter", writeHtml("letter_body", "Our spring offers are in the shop.")),
+        ...completeAction("Landing page", [
+            {
+                content: "Title the page",
+                trigger: '.o_form_view .o_field_widget[name="landing_title"] input',
+                run: "edit Your spring offer",
+            },
+            ...writeHtml("landing_body", "Welcome to your spring offer."),
+        ]),
+        ...completeAction("Webhook", [
+            {
+                content: "The address to post the contacts to",
+                trigger: '.o_form_view .o_field_widget[name="webhook_url"] input',
+                run: "edit https://hooks.example.com/spring",
+            },
+        ]),
         next(),
         // 5. Schedule: immediately
         atStep("schedule"),
@@ -129,8 +248,9 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
             trigger: ".modal .alert-success",
         },
         {
-            content: "The action's audience is shown",
-            trigger: '.modal div[name="launch_line_ids"] td[name="final"]:contains(1)',
+            content: "Each action's audience is shown: both contacts for the webhook too",
+            trigger:
+                '.modal div[name="launch_line_ids"] tr:has(td[name="channel"]:contains(Webhook)) td[name="final"]:contains(2)',
         },
         {
             content: "Launch",
@@ -141,6 +261,55 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
             content: "The campaign form shows the campaign active",
             trigger:
                 'body:not(:has(.modal)) .o_form_view .o_statusbar_status button[data-value="active"][aria-checked="true"]',
+        },
+    ],
+});
+
+/** The campaign once its actions ran: its Calculate figures, then its Execution Info. */
+registry.category("web_tour.tours").add("campaign_order_results_tour", {
+    url: "/odoo/action-campaign_manager.campaign_campaign_action",
+    steps: () => [
+        {
+            content: "Open the campaign from the list",
+            trigger: '.o_list_view .o_data_row td[name="name"]:contains(TourSpring)',
+            run: "click",
+        },
+        {
+            content: "Calculate",
+            trigger: '.o_form_view .o_statusbar_buttons button[name="action_calculate"]',
+            run: "click",
+        },
+        {
+            content: "The figures: both contacts are reached by email",
+            trigger: '.modal div[name="final"]:contains(2)',
+        },
+        {
+            content: "Close",
+            trigger: ".modal .modal-footer button:contains(Close)",
+            run: "click",
+        },
+        {
+            content: "The dialog is closed",
+            trigger: "body:not(:has(.modal-dialog)) .o_action_manager .o_form_view",
+        },
+        ...openSmartButton("action_view_runs", "Execution Info"),
+        {
+            content: "The webhook's run reached both contacts",
+            trigger:
+                '.o_list_view .o_data_row:has(td[name="channel"]:contains(Webhook)) td[name="carried_count"]:contains(2)',
+        },
+        {
+            content: "The letters' run is done",
+            trigger: '.o_list_view .o_data_row:has(td[name="channel"]:contains(Letter)) td[name="state"]:contains(Done)',
+        },
+        {
+            content: "Open the email's run",
+            trigger: '.o_list_view .o_data_row td[name="channel"]:contains(Email)',
+            run: "click",
+        },
+        {
+            content: "Its figures",
+            trigger: '.o_form_view .o_field_widget[name="planned_count"]:contains(2)',
         },
     ],
 });
