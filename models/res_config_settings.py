@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .campaign_delivery import MAX_DELIVERY_WORKERS
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -12,3 +14,22 @@ class ResConfigSettings(models.TransientModel):
         "own network). Leave it off unless you need it: otherwise any campaign user could make the server "
         "call internal services.",
     )
+    campaign_delivery_workers = fields.Integer(
+        string="Delivery Workers",
+        compute="_compute_campaign_delivery_workers",
+        inverse="_inverse_campaign_delivery_workers",
+        readonly=False,
+        help="Scheduled jobs sending the campaigns' emails and SMS in parallel (at most "
+        f"{MAX_DELIVERY_WORKERS}). Each one needs a scheduler worker of Odoo: run it with "
+        "--max-cron-threads of at least this number plus one, or on several servers sharing the database.",
+    )
+
+    def _compute_campaign_delivery_workers(self):
+        count = self.env["campaign.delivery"]._worker_count() or 1
+        for settings in self:
+            settings.campaign_delivery_workers = count
+
+    def _inverse_campaign_delivery_workers(self):
+        for settings in self:
+            # the jobs are technical records; only administrators reach these settings
+            self.env["campaign.delivery"].sudo()._sync_worker_crons(settings.campaign_delivery_workers)
