@@ -3,6 +3,8 @@ import random
 import time
 from contextlib import contextmanager
 
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
@@ -220,6 +222,10 @@ class CampaignDelivery(models.AbstractModel):
         """The ledger of a batch, on a connection of its own (committed after each email, while the
         batch's transaction keeps its emails locked). Tests substitute it, see tests/common.py."""
         with self.env.registry.cursor() as cr:
+            # read committed: the share lock on a campaign being stopped waits for the stop, then
+            # reads the stopped state (in repeatable read it would fail to serialize); the next
+            # cursor made on this pooled connection is repeatable read again (sql_db.Cursor)
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             yield DeliveryLedger(cr, cr.commit)
 
     # ------------------------------------------------------------------
@@ -239,10 +245,17 @@ class CampaignDelivery(models.AbstractModel):
             already = mails.browse(sorted(receipts))
             already._campaign_record_delivered()
             with self._delivery_ledger() as ledger:
-                later = (mails - already)._campaign_deliver(ledger, campaign_of)
+                later, stopped = (mails - already)._campaign_deliver(ledger, campaign_of)
             deferred.update(later)
-            self._forget_receipts(mails.ids)
+            self._forget_receipts(already.ids)
             progress["processed"] = len(mails) - len(later)
+        # what the batch's transaction could not do, its snapshot being older (repeatable read):
+        # forget the receipts written during the batch (a worker dying in between leaves receipts of
+        # emails no longer waiting, which nobody reads and the next recoveries delete), and withdraw
+        # the emails of campaigns stopped meanwhile, as the stop did for the others
+        with self._delivery_batch():
+            self._forget_receipts(mails.ids)
+            self.env["campaign.campaign"].browse(sorted(stopped))._hold_queued_emails()
         return len(campaign_of)
 
     @api.model

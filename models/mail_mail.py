@@ -199,11 +199,13 @@ class MailMail(models.Model):
         grouped by sending configuration as Odoo's ``send`` does, one SMTP session per group, each
         mail sent by Odoo's ``_send`` on that session. Each accepted mail gets its receipt in the
         ledger at once; the post-processing of all (states, traces, touchpoints, retries) runs once
-        at the end. Mails of a campaign stopped meanwhile are withdrawn, as the stop does.
+        at the end. Mails of a campaign stopped meanwhile are left alone: the caller withdraws them
+        once the batch is recorded.
 
-        :return: ids of the mails left untried (their mail server was lost during the batch)
+        :return: (ids of the mails left untried because their mail server was lost during the
+            batch, ids of the campaigns found stopped)
         """
-        later, held, untried, stopped = [], [], [], set()
+        later, untried, stopped = [], [], set()
         mails = self.with_context(campaign_delivery=True, campaign_postprocess_later=later)
         IrMailServer = self.env["ir.mail_server"]
         for mail_server_id, alias_domain_id, smtp_from, batch_ids in mails._split_by_mail_configuration():
@@ -224,12 +226,10 @@ class MailMail(models.Model):
                 for index, mail in enumerate(batch):
                     campaign_id = campaign_of.get(mail.id)
                     if campaign_id in stopped:
-                        held.append(mail.id)
                         continue
                     if not ledger.may_send(campaign_id):
                         ledger.close()
                         stopped.add(campaign_id)
-                        held.append(mail.id)
                         continue
                     accepted = False
                     try:
@@ -249,9 +249,8 @@ class MailMail(models.Model):
                         session.quit()
                     except smtplib.SMTPServerDisconnected:
                         pass
-        self.browse(held)._campaign_hold()
         self._campaign_postprocess(later)
-        return untried
+        return untried, stopped
 
     def _campaign_postprocess(self, later):
         """Run the post-processing put off during a batch, once per outcome."""
