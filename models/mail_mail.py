@@ -207,6 +207,7 @@ class MailMail(models.Model):
         """
         later, untried, stopped = [], [], set()
         mails = self.with_context(campaign_delivery=True, campaign_postprocess_later=later)
+        mails._campaign_prefetch()
         IrMailServer = self.env["ir.mail_server"]
         for mail_server_id, alias_domain_id, smtp_from, batch_ids in mails._split_by_mail_configuration():
             mail_server = IrMailServer.browse(mail_server_id)
@@ -251,6 +252,17 @@ class MailMail(models.Model):
                         pass
         self._campaign_postprocess(later)
         return untried, stopped
+
+    def _campaign_prefetch(self):
+        """Read what sending needs for the whole batch at once: Odoo's ``_send`` works on one mail
+        at a time (``self.browse(mail_id)``), which would read each mail, message and trace alone."""
+        self.fetch()
+        self.mail_message_id.fetch()
+        self.mail_message_id.fetch(["mail_ids"])  # read again when the mails are written
+        self.mailing_trace_ids.fetch()
+        self.mailing_id.fetch()
+        self.attachment_ids.fetch(["name", "type", "url"])
+        self.recipient_ids.fetch(["name", "email", "partner_share"])
 
     def _campaign_postprocess(self, later):
         """Run the post-processing put off during a batch, once per outcome."""
