@@ -494,10 +494,10 @@ def step_roi_setup(env, ids, touchpoints, lines):
     cr.execute(
         SQL(
             """INSERT INTO campaign_touchpoint (
-                   action_id, campaign_id, company_id, currency_id, channel, partner_id, run_number, state,
+                   action_id, campaign_id, channel, partner_id, run_number, state,
                    date_planned, date_done, date_opened, date_clicked, unit_cost, open_count, click_count,
                    visit_count, attempt_count, create_uid, create_date, write_uid, write_date)
-               SELECT a.id, a.campaign_id, a.company_id, a.currency_id, 'email', p.partner_id,
+               SELECT a.id, a.campaign_id, 'email', p.partner_id,
                       (g / 10) / %(contacts)s + 1,
                       (ARRAY['sent', 'opened', 'clicked', 'bounced', 'unsubscribed', 'replied'])[g %% 6 + 1],
                       day, day, CASE WHEN g %% 6 IN (1, 2, 5) THEN day END,
