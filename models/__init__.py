@@ -8,6 +8,8 @@ from . import campaign_action_run
 from . import campaign_action_variant
 from . import campaign_calendar_item
 from . import campaign_campaign
+from . import campaign_delivery
+from . import campaign_delivery_receipt
 from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_touchpoint

@@ -908,8 +908,8 @@ class CampaignCampaign(models.Model):
         """Stop the campaign: once saved, nothing more goes out. Emails and SMS waiting in their
         queues are withdrawn; their contacts are reached when the campaign resumes."""
         self.write({"state": "stopped"})
-        # the UPDATE of the campaign row waits for any email being sent right now (it holds a share
-        # lock on the row until it is sent and committed); later emails see the stop
+        # the UPDATE of the campaign row waits for any email being sent right now (its delivery
+        # worker holds a share lock on the row until it is sent and recorded); later emails see the stop
         self.env.flush_all()
         self._hold_queued_emails()
         self._hold_queued_sms()
@@ -1269,8 +1269,10 @@ class CampaignCampaign(models.Model):
         return values
 
     def _hold_queued_emails(self):
-        """Withdraw the campaign's emails queued but not sent yet: mails and traces are removed and
-        their touchpoints planned again, so that a resume sends them once."""
+        """Withdraw the campaign's emails queued but not sent yet (see ``mail.mail._campaign_hold``).
+        Emails a delivery worker is sending right now are locked by it and skipped here: the worker
+        sees the stop once it is saved and withdraws them itself. Emails a worker sent but could not
+        record yet (receipt) are not withdrawn: they left."""
         if not self:
             return
         self.env.cr.execute(
@@ -1278,33 +1280,15 @@ class CampaignCampaign(models.Model):
                 """SELECT mm.id FROM mail_mail mm
                      JOIN mailing_mailing m ON m.id = mm.mailing_id
                      JOIN campaign_action_run r ON r.id = m.campaign_run_id
-                    WHERE r.campaign_id IN %s AND mm.state = 'outgoing'""",
+                    WHERE r.campaign_id IN %s AND mm.state = 'outgoing'
+                      AND NOT EXISTS (SELECT 1 FROM campaign_delivery_receipt d WHERE d.mail_id = mm.id)
+                      FOR NO KEY UPDATE OF mm SKIP LOCKED""",
                 tuple(self.ids),
             )
         )
         mail_ids = [row[0] for row in self.env.cr.fetchall()]
-        if not mail_ids:
-            return
-        # mails and traces are technical records of the mail queue and Email Marketing
-        mails = self.env["mail.mail"].sudo().browse(mail_ids)
-        traces = self.env["mailing.trace"].sudo().search([("mail_mail_id", "in", mail_ids)])
-        if traces:
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE campaign_touchpoint
-                          SET state = 'planned', mailing_trace_id = NULL, res_model = NULL, res_id = NULL,
-                              date_dispatched = NULL, mail_server_id = NULL
-                        WHERE mailing_trace_id IN %s AND state = 'queued'
-                    RETURNING run_id""",
-                    tuple(traces.ids),
-                )
-            )
-            run_ids = {row[0] for row in self.env.cr.fetchall()}
-            self.env["campaign.touchpoint"].invalidate_model()
-            traces.unlink()
-            runs = self.env["campaign.action.run"].browse(run_ids).filtered(lambda r: r.state == "done")
-            runs.write({"state": "sending", "date_done": False})
-        mails.unlink()
+        # mails are technical records of the mail queue
+        self.env["mail.mail"].sudo().browse(mail_ids)._campaign_hold()
 
     def _hold_queued_sms(self):
         """Withdraw the campaign's SMS queued but not sent yet (see ``sms.sms._campaign_hold``).

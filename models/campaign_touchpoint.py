@@ -80,18 +80,20 @@ class CampaignTouchpoint(models.Model):
     _rec_name = "partner_id"
     _check_company_auto = True
 
-    action_id = fields.Many2one("campaign.action", required=True, ondelete="restrict", index=True, check_company=True)
-    campaign_id = fields.Many2one(
-        "campaign.campaign", string="Campaign", related="action_id.campaign_id", store=True, index=True
-    )
-    company_id = fields.Many2one(related="action_id.company_id", store=True, index=True)
-    currency_id = fields.Many2one(related="action_id.currency_id", store=True)
+    # Touchpoints are inserted by the hundred thousand (one INSERT ... SELECT per run), and
+    # PostgreSQL checks every foreign key of every row: what the action says for all its
+    # touchpoints (company, currency) is read through it, not stored; the action and the run are
+    # found through the unique constraint's and the (run, state) index's leading columns, without
+    # indexes of their own to maintain.
+    action_id = fields.Many2one("campaign.action", required=True, ondelete="restrict", check_company=True)
+    campaign_id = fields.Many2one("campaign.campaign", string="Campaign", related="action_id.campaign_id", store=True)
+    company_id = fields.Many2one(related="action_id.company_id")
+    currency_id = fields.Many2one(related="action_id.currency_id")
     partner_id = fields.Many2one("res.partner", string="Contact", required=True, ondelete="restrict", index=True)
     channel = fields.Selection(string="Channel", related="action_id.channel", store=True)
     run_id = fields.Many2one(
         "campaign.action.run",
         ondelete="restrict",
-        index="btree_not_null",
         help="Run of the action that created this touchpoint.",
     )
     run_number = fields.Integer(

@@ -176,7 +176,7 @@ class MailingMailing(models.Model):
         return values
 
     def _get_mass_mailing_context(self):
-        """Campaign mailings always queue their emails (Odoo's mail queue sends them, each one
+        """Campaign mailings always queue their emails (the campaign's delivery workers send them,
         checking that the campaign is still active); without click tracking, links are not
         shortened."""
         context = super()._get_mass_mailing_context()
@@ -357,7 +357,7 @@ class MailingMailing(models.Model):
 
     def _campaign_send_to(self, res_ids):
         """Hand the contacts over to Email or SMS Marketing: mails (committed by mass mailing as
-        it goes) or SMS in the SMS queue (not committed: they go with the batch)."""
+        it goes) or SMS (not committed: they go with the batch), queued for the delivery workers."""
         self.ensure_one()
         mailing = self
         sender = self.campaign_action_id._campaign_sender()
@@ -372,8 +372,8 @@ class MailingMailing(models.Model):
             composer.create(mailing._send_sms_get_composer_values(res_ids))._action_send_sms()
         else:
             mailing._action_send_mail(res_ids=res_ids)
-            # the mail queue runs hourly by default: wake it up for these emails
-            self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+        # the campaign's delivery workers send them (not Odoo's hourly queues): wake them up
+        self.env["campaign.delivery"]._trigger_workers()
 
     @api.model
     def _campaign_find_run_mailing(self, run, variant=None):

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .campaign_delivery import MAX_DELIVERY_WORKERS
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -18,3 +20,22 @@ class ResConfigSettings(models.TransientModel):
         help="Allow campaign webhooks to call other ports than the https port 443. Leave it off unless a "
         "receiver needs it: other ports are those of services that are not web sites.",
     )
+    campaign_delivery_workers = fields.Integer(
+        string="Delivery Workers",
+        compute="_compute_campaign_delivery_workers",
+        inverse="_inverse_campaign_delivery_workers",
+        readonly=False,
+        help="Scheduled jobs sending the campaigns' emails and SMS in parallel (at most "
+        f"{MAX_DELIVERY_WORKERS}). Each one needs a scheduler worker of Odoo: run it with "
+        "--max-cron-threads of at least this number plus one, or on several servers sharing the database.",
+    )
+
+    def _compute_campaign_delivery_workers(self):
+        count = self.env["campaign.delivery"]._worker_count() or 1
+        for settings in self:
+            settings.campaign_delivery_workers = count
+
+    def _inverse_campaign_delivery_workers(self):
+        for settings in self:
+            # the jobs are technical records; only administrators reach these settings
+            self.env["campaign.delivery"].sudo()._sync_worker_crons(settings.campaign_delivery_workers)

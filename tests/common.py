@@ -1,7 +1,44 @@
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
+from odoo.addons.base.models.ir_mail_server import IrMail_Server
+from odoo.addons.campaign_manager.models.campaign_delivery import CampaignDelivery, DeliveryLedger
 from odoo.tests import HttpCase, TransactionCase, get_db_name, new_test_user
+from odoo.tools import mute_logger
+
+
+@contextmanager
+def delivering_in_test():
+    """The delivery workers as they run in production, inside a test's transaction: each batch is a
+    savepoint instead of a commit (a failure undoes the batch only, as a rollback would), the ledger
+    writes on the test's cursor, and mails really go to the SMTP server the test set up (Odoo skips
+    sending in tests). Tests that need real commits (several workers, killed workers) do not use it."""
+
+    @contextmanager
+    def batch(self):
+        progress = {"processed": 0}
+        with self.env.cr.savepoint():
+            yield progress
+
+    @contextmanager
+    def ledger(self):
+        yield DeliveryLedger(self.env.cr, lambda: None)
+
+    with (
+        patch.object(CampaignDelivery, "_delivery_batch", batch),
+        patch.object(CampaignDelivery, "_delivery_ledger", ledger),
+        patch.object(IrMail_Server, "_disable_send", return_value=False),
+        mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
+    ):
+        yield
+
+
+def deliver_campaign_mails(env, **kwargs):
+    """One call of a delivery worker's job (see campaign.delivery), in the test's transaction."""
+    with delivering_in_test():
+        env["campaign.delivery"]._cron_deliver(**kwargs)
 
 
 class CampaignCase(TransactionCase):

@@ -1,14 +1,11 @@
 from datetime import datetime
-from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
-from odoo.tools import mute_logger
 
-from .common import CampaignCase
+from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer, free_port
 
 
@@ -39,14 +36,10 @@ class TestChannelEmail(CampaignCase):
         )
 
     def _process_queue(self):
-        with (
-            patch.object(IrMail_Server, "_disable_send", return_value=False),
-            mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
-        ):
-            self.env["mail.mail"].process_email_queue()
+        deliver_campaign_mails(self.env)
 
     def _deliver(self, refuse=(), tempfail=()):
-        """Run Odoo's mail queue against a real SMTP server on loopback."""
+        """Run a delivery worker against a real SMTP server on loopback."""
         with LocalSMTPServer(refuse=refuse, tempfail=tempfail) as server:
             self._use_server(server.port)
             self._process_queue()

@@ -16,14 +16,13 @@ import psycopg2
 from freezegun import freeze_time
 
 from odoo.addons.base.models import ir_mail_server
-from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.sms.tests.common import SMSCase
 from odoo.sql_db import Cursor
 from odoo.tests import Form, HttpCase, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 from odoo.tools.misc import find_in_path
 
-from .common import CampaignCase
+from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer, SilentServer, free_port
 from .test_channel_webhook import Receiver, _self_signed_certificate
 
@@ -101,12 +100,8 @@ class TestSlowMailServer(FaultCase):
         )
 
     def _process_queue(self):
-        with (
-            patch.object(IrMail_Server, "_disable_send", return_value=False),
-            patch.object(ir_mail_server, "SMTP_TIMEOUT", 0.5),
-            mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
-        ):
-            self.env["mail.mail"].process_email_queue()
+        with patch.object(ir_mail_server, "SMTP_TIMEOUT", 0.5):
+            deliver_campaign_mails(self.env)
 
     def _queued_action(self):
         action = self._email_action(self.campaign)

@@ -11,13 +11,12 @@ from unittest.mock import patch
 from lxml import etree
 
 from odoo import Command
-from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.campaign_manager.reports.report_campaign_letter import REPORT_XMLID
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import SQL, mute_logger
 
-from .common import CampaignCase
+from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer
 
 SCRIPT = "<script>alert(1)</script>"
@@ -310,8 +309,7 @@ class TestEscaping(CampaignCase, HttpCase):
             self.env["ir.mail_server"].create(
                 {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_encryption": "none"}
             )
-            with patch.object(IrMail_Server, "_disable_send", return_value=False):
-                self.env["mail.mail"].process_email_queue()
+            deliver_campaign_mails(self.env)
         self.assertEqual(len(server.messages), 1)
         message = server.messages[0]["message"]
         body = LocalSMTPServer.body_of(message)

@@ -5,21 +5,27 @@ database per size from a template database, then runs every measured step in a f
 (``--step``) so that each figure has its own caches and its own peak memory (ru_maxrss), and prints
 a table with the ratio to mass mailing where one exists and the growth from one size to the next.
 
-Steps (issue "Benchmark the campaign pipeline"):
+Steps (issues "Benchmark the campaign pipeline" and "Deliver 100,000 emails in minutes"):
   resolve   recipient resolution and de-duplication over three overlapping targets
   generate  touchpoint generation for one run (one INSERT ... SELECT)
-  ours      launch until every outgoing mail is queued, campaign engine
-  mass      the same audience as a plain mass mailing (``action_send_mail``), same content
-  smtp      dispatch throughput of queued campaign mails to a local SMTP server on loopback
+  end to end, campaign, 1 then 2 delivery workers: from *Launch* to the last email accepted by
+            a local SMTP sink on loopback; the campaign's job and each worker are processes
+            running Odoo's scheduler loop on their job (per-worker rate, memory, CPU)
+  end to end, plain mass mailing: its *Send*, then Odoo's mail queue until empty, same sink
+  smtp_limit  plain ``smtplib`` over one connection to the same sink, same message size
   routes    tracking routes (open pixel, click redirect[, landing page]) under load from a second
             process, Odoo running with 2 workers; every hit must be recorded once
   roi       ROI and analysis figures over many touchpoints and analytic lines (when available)
 """
 
 import argparse
+import collections
 import json
 import os
+import re
 import resource
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,10 +58,49 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def bench_campaign(env, name, template, tag, mailing_list, static_ids):
+    """A campaign with the three overlapping targets of the benchmark and one email action."""
+    from odoo.tools import SQL  # noqa: PLC0415
+
+    campaign = env["campaign.campaign"].create({"name": name})
+    targets = env["campaign.target"].create(
+        [
+            {
+                "campaign_id": campaign.id,
+                "name": "Tagged",
+                "source": "filter",
+                "partner_domain": str([("category_id", "in", tag.ids)]),
+            },
+            {
+                "campaign_id": campaign.id,
+                "name": "List",
+                "source": "mailing_list",
+                "mailing_list_ids": [(4, mailing_list.id)],
+            },
+            {"campaign_id": campaign.id, "name": "Static", "source": "manual"},
+        ]
+    )
+    env.cr.execute(
+        SQL(
+            """INSERT INTO campaign_target_partner_rel (target_id, partner_id)
+               SELECT %s, unnest(%s::int[])""",
+            targets[2].id,
+            static_ids,
+        )
+    )
+    action = env["campaign.action"].create(
+        {"campaign_id": campaign.id, "name": "Offer", "channel": "email", "mail_template_id": template.id}
+    )
+    env.flush_all()
+    return campaign, targets, action
+
+
 def step_setup(env, n):
     """N contacts (SQL, copied from one ORM-made contact), a tag on half of them, a mailing list
-    with a third of them, a static target with a fifth: three overlapping targets; an email
-    action; a plain mass mailing to the same final audience (tagged afterwards)."""
+    with a third of them, a static target with a fifth: three overlapping targets, in three
+    campaigns alike with an email action each (one for resolution and generation, one delivered
+    with one worker, one with two); a plain mass mailing to the same final audience (tagged
+    afterwards); the only active mail server: the benchmark's SMTP sink on loopback."""
     from odoo.tools import SQL  # noqa: PLC0415
 
     cr = env.cr
@@ -125,41 +170,16 @@ def step_setup(env, n):
             mailing_list.id,
         )
     )
+    cr.execute(SQL("SELECT array_agg(id) FROM res_partner WHERE id BETWEEN %s AND %s AND id %% 5 = 0", first, last))
+    static_ids = cr.fetchone()[0]
     template = env["mail.template"].create(
         {"name": "bench", "model_id": env["ir.model"]._get_id("res.partner"), "subject": SUBJECT, "body_html": BODY}
     )
-    campaign = env["campaign.campaign"].create({"name": f"Bench{n}"})
-    targets = env["campaign.target"].create(
-        [
-            {
-                "campaign_id": campaign.id,
-                "name": "Tagged",
-                "source": "filter",
-                "partner_domain": str([("category_id", "in", tag.ids)]),
-            },
-            {
-                "campaign_id": campaign.id,
-                "name": "List",
-                "source": "mailing_list",
-                "mailing_list_ids": [(4, mailing_list.id)],
-            },
-            {"campaign_id": campaign.id, "name": "Static", "source": "manual"},
-        ]
-    )
-    cr.execute(
-        SQL(
-            """INSERT INTO campaign_target_partner_rel (target_id, partner_id)
-               SELECT %s, id FROM res_partner WHERE id BETWEEN %s AND %s AND id %% 5 = 0""",
-            targets[2].id,
-            first,
-            last,
-        )
-    )
-    action = env["campaign.action"].create(
-        {"campaign_id": campaign.id, "name": "Offer", "channel": "email", "mail_template_id": template.id}
-    )
-    env.flush_all()
-    # the final audience of the campaign, tagged for the plain mass mailing
+    campaigns = {}
+    for key, name in (("generation", f"Bench{n}"), ("one", f"Bench{n}OneWorker"), ("two", f"Bench{n}TwoWorkers")):
+        campaigns[key] = bench_campaign(env, name, template, tag, mailing_list, static_ids)
+    campaign, targets, action = campaigns["generation"]
+    # the final audience of the campaigns, tagged for the plain mass mailing
     stats = campaign._resolve_recipients("email")
     env.flush_all()
     cr.execute(
@@ -180,8 +200,24 @@ def step_setup(env, n):
             "mailing_domain": str([("category_id", "in", final_tag.ids)]),
         }
     )
+    env["ir.mail_server"].search([]).write({"active": False})
+    server = env["ir.mail_server"].create(
+        {"name": "bench sink", "smtp_host": "127.0.0.1", "smtp_port": 25, "smtp_encryption": "none"}
+    )
     cr.commit()
-    return {"campaign": campaign.id, "action": action.id, "mailing": mailing.id, "final": stats["final"], "contacts": n}
+    return {
+        "campaign": campaign.id,
+        "action": action.id,
+        "campaign_one": campaigns["one"][0].id,
+        "action_one": campaigns["one"][2].id,
+        "campaign_two": campaigns["two"][0].id,
+        "action_two": campaigns["two"][2].id,
+        "mailing": mailing.id,
+        "server": server.id,
+        "engine_cron": env.ref("campaign_manager.ir_cron_campaign_process").id,
+        "final": stats["final"],
+        "contacts": n,
+    }
 
 
 def step_resolve(env, ids):
@@ -201,58 +237,149 @@ def step_generate(env, ids):
     elapsed = time.perf_counter() - start
     env.cr.execute("SELECT COUNT(*) FROM campaign_touchpoint WHERE run_id = %s", [run.id])
     rows = env.cr.fetchone()[0]
-    # the INSERT ... SELECT alone, timed by PostgreSQL (the step includes locking and stats)
+    # this campaign is not delivered (the end-to-end runs deliver the two others)
+    campaign.action_cancel()
     return {"seconds": elapsed, "rows": rows, "rows_per_second": rows / elapsed if elapsed else 0, "run": run.id}
 
 
-def step_ours(env, ids):
-    start = time.perf_counter()
-    env["campaign.action.run"]._dispatch_pending()
-    elapsed = time.perf_counter() - start
+def step_prepare(env, ids, port, workers):
+    """Point the benchmark's mail server at the sink, and set the delivery workers as an
+    administrator does in the Settings."""
+    env["ir.mail_server"].browse(ids["server"]).smtp_port = port
+    settings = env["res.config.settings"].create({"campaign_delivery_workers": workers})
+    settings.execute()
+    crons = env["campaign.delivery"]._worker_crons()
+    return {"delivery_crons": [crons[number].id for number in sorted(crons)]}
+
+
+def step_e2e_stats(env, ids, action_key, t0, delivery_crons):
+    """What the database says of an end-to-end run: when the last email was queued, and per
+    delivery worker the emails it reported done and the time it spent (its progress records)."""
     env.cr.execute(
-        "SELECT COUNT(*) FROM mail_mail mm JOIN mailing_mailing m ON m.id = mm.mailing_id "
-        "WHERE m.campaign_action_id = %s",
-        [ids["action"]],
+        """SELECT EXTRACT(EPOCH FROM MAX(tr.create_date))
+             FROM mailing_trace tr JOIN mailing_mailing m ON m.id = tr.mass_mailing_id
+            WHERE m.campaign_action_id = %s""",
+        [ids[action_key]],
     )
-    mails = env.cr.fetchone()[0]
-    return {"seconds": elapsed, "mails": mails, "per_second": mails / elapsed if elapsed else 0}
-
-
-def step_mass(env, ids):
-    mailing = env["mailing.mailing"].browse(ids["mailing"])
-    start = time.perf_counter()
-    mailing.action_send_mail()
-    elapsed = time.perf_counter() - start
-    env.cr.execute("SELECT COUNT(*) FROM mail_mail WHERE mailing_id = %s", [mailing.id])
-    mails = env.cr.fetchone()[0]
-    return {"seconds": elapsed, "mails": mails, "per_second": mails / elapsed if elapsed else 0}
-
-
-def step_smtp(env, ids, port, limit, which):
-    """Send up to ``limit`` queued mails (of the campaign or of the plain mass mailing) to the SMTP
-    server on loopback, through Odoo's mail queue code."""
-    env["ir.mail_server"].search([]).write({"active": False})
-    env["ir.mail_server"].create(
-        {"name": "bench", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_encryption": "none"}
+    queued = env.cr.fetchone()[0]
+    workers = []
+    for cron_id in delivery_crons:
+        env.cr.execute(
+            """SELECT COALESCE(SUM(done), 0), EXTRACT(EPOCH FROM MIN(create_date)), EXTRACT(EPOCH FROM MAX(write_date))
+                 FROM ir_cron_progress WHERE cron_id = %s AND create_date >= to_timestamp(%s) AT TIME ZONE 'UTC'""",
+            [cron_id, t0 - 1],
+        )
+        done, first, last = env.cr.fetchone()
+        workers.append({"cron": cron_id, "done": int(done), "seconds": float(last - first) if first else 0})
+    env.cr.execute(
+        """SELECT tr.trace_status, COUNT(*) FROM mailing_trace tr JOIN mailing_mailing m ON m.id = tr.mass_mailing_id
+            WHERE m.campaign_action_id = %s GROUP BY 1""",
+        [ids[action_key]],
     )
-    if which == "ours":
-        env.cr.execute(
-            "SELECT mm.id FROM mail_mail mm JOIN mailing_mailing m ON m.id = mm.mailing_id "
-            "WHERE m.campaign_action_id = %s AND mm.state = 'outgoing' ORDER BY mm.id LIMIT %s",
-            [ids["action"], limit],
-        )
-    else:
-        env.cr.execute(
-            "SELECT id FROM mail_mail WHERE mailing_id = %s AND state = 'outgoing' ORDER BY id LIMIT %s",
-            [ids["mailing"], limit],
-        )
-    mail_ids = [row[0] for row in env.cr.fetchall()]
+    return {"queued_at": float(queued or 0), "workers": workers, "traces": dict(env.cr.fetchall())}
+
+
+def run_scheduler(args):
+    """A cron worker of Odoo restricted to some jobs (``--jobs``): the scheduler's own loop
+    (acquire a ready job, run it with its progress records, reschedule it) until SIGTERM. Says
+    READY once its registry is loaded, starts on a line on its input (after launching the campaign
+    ``--launch``, the moment the end to end starts), and prints its CPU time and peak memory."""
+    import signal  # noqa: PLC0415
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_args: stop.append(True))
+    env = odoo_env(args.config, args.db)
+    from odoo import sql_db  # noqa: PLC0415
+    from odoo.addons.base.models.ir_cron import IrCron  # noqa: PLC0415
+
+    jobs = [int(job) for job in args.jobs.split(",")]
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.time()
+    if args.launch:
+        env["campaign.campaign.launch"].create({"campaign_id": args.launch, "mode": "now"}).action_launch()
+        env.cr.commit()
+    env.cr.close()
+    while not stop:
+        with sql_db.db_connect(args.db).cursor() as cron_cr:
+            IrCron._process_jobs_loop(cron_cr, job_ids=jobs)
+        time.sleep(0.02)
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (end.ru_utime + end.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    sys.stdout.write("RESULT " + json.dumps({"t0": t0, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}) + "\n")
+
+
+def run_mass(args):
+    """The plain mass mailing end to end: its *Send* (``action_send_mail``, committing as it
+    goes), then Odoo's mail queue (``process_email_queue``, a commit per email) until none of its
+    emails waits. Says READY once loaded, starts on a line on its input."""
+    env = odoo_env(args.config, args.db)
+    ids = json.loads(args.ids)
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.time()
+    env["mailing.mailing"].browse(ids["mailing"]).action_send_mail()
     env.cr.commit()
+    queued = time.time()
+    while True:
+        env["mail.mail"].process_email_queue()
+        env.cr.commit()
+        env.cr.execute("SELECT COUNT(*) FROM mail_mail WHERE mailing_id = %s AND state = 'outgoing'", [ids["mailing"]])
+        if not env.cr.fetchone()[0]:
+            break
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (end.ru_utime + end.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    env.cr.close()
+    sys.stdout.write(
+        "RESULT " + json.dumps({"t0": t0, "queued_at": queued, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}) + "\n"
+    )
+
+
+def run_smtp_limit(args):
+    """The limit of this machine: plain ``smtplib`` over one connection to the sink, ``--limit``
+    personalised HTML messages of ``--size`` bytes (the size of the campaign's), built beforehand."""
+    import smtplib  # noqa: PLC0415
+    from email.message import EmailMessage  # noqa: PLC0415
+
+    messages = []
+    for index in range(args.limit):
+        message = EmailMessage()
+        message["From"] = "offers@bench.example.com"
+        message["To"] = f"contact{index}@bench.example.com"
+        message["Subject"] = f"Hello Contact {index}"
+        message["Message-Id"] = f"<limit.{index}@bench.example.com>"
+        message.set_content("Dear Contact, our new year offer.")
+        message.add_alternative(f"<p>Dear Contact {index},</p>", subtype="html")
+        data = message.as_bytes()
+        padding = max(args.size - len(data), 0)
+        filler = "\n".join("x" * 75 for _line in range(padding // 76))
+        message.get_body(("html",)).set_content(f"<p>Dear Contact {index},</p><p>{filler}</p>", subtype="html")
+        messages.append((message["To"], message.as_bytes()))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    for offset in range(0, len(mail_ids), 1000):
-        env["mail.mail"].browse(mail_ids[offset : offset + 1000]).send(auto_commit=True)
+    with smtplib.SMTP("127.0.0.1", args.port) as smtp:
+        for rcpt, data in messages:
+            smtp.sendmail("offers@bench.example.com", [rcpt], data)
     elapsed = time.perf_counter() - start
-    return {"seconds": elapsed, "mails": len(mail_ids), "per_second": len(mail_ids) / elapsed if elapsed else 0}
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (end.ru_utime + end.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    sys.stdout.write(
+        "RESULT "
+        + json.dumps(
+            {
+                "mails": len(messages),
+                "seconds": elapsed,
+                "mails_per_second": len(messages) / elapsed,
+                "bytes": sum(len(data) for _rcpt, data in messages) / len(messages),
+                "client_cpu_ms_per_mail": 1000 * cpu / len(messages),
+            }
+        )
+        + "\n"
+    )
 
 
 def step_route_urls(env, ids, count):
@@ -367,10 +494,10 @@ def step_roi_setup(env, ids, touchpoints, lines):
     cr.execute(
         SQL(
             """INSERT INTO campaign_touchpoint (
-                   action_id, campaign_id, company_id, currency_id, channel, partner_id, run_number, state,
+                   action_id, campaign_id, channel, partner_id, run_number, state,
                    date_planned, date_done, date_opened, date_clicked, unit_cost, open_count, click_count,
                    visit_count, attempt_count, create_uid, create_date, write_uid, write_date)
-               SELECT a.id, a.campaign_id, a.company_id, a.currency_id, 'email', p.partner_id,
+               SELECT a.id, a.campaign_id, 'email', p.partner_id,
                       (g / 10) / %(contacts)s + 1,
                       (ARRAY['sent', 'opened', 'clicked', 'bounced', 'unsubscribed', 'replied'])[g %% 6 + 1],
                       day, day, CASE WHEN g %% 6 IN (1, 2, 5) THEN day END,
@@ -458,7 +585,7 @@ def step_roi(env, ids):
     return figures
 
 
-STEPS = {"resolve": step_resolve, "generate": step_generate, "ours": step_ours, "mass": step_mass, "roi": step_roi}
+STEPS = {"resolve": step_resolve, "generate": step_generate, "roi": step_roi}
 
 
 def run_step(args):
@@ -472,8 +599,11 @@ def run_step(args):
             result = step_route_counts(env, json.loads(args.ids))
         elif args.step == "roi_setup":
             result = step_roi_setup(env, json.loads(args.ids), args.touchpoints, args.lines)
-        elif args.step == "smtp":
-            result = step_smtp(env, json.loads(args.ids), args.port, args.limit, args.which)
+        elif args.step == "prepare":
+            result = step_prepare(env, json.loads(args.ids), args.port, args.limit)
+        elif args.step == "e2e_stats":
+            extra = json.loads(args.which)
+            result = step_e2e_stats(env, json.loads(args.ids), extra["action"], extra["t0"], extra["crons"])
         else:
             result = STEPS[args.step](env, json.loads(args.ids))
         env.cr.commit()
@@ -641,79 +771,307 @@ def psql(*sql_args):
     subprocess.run(["psql", "-q", "-d", "postgres", "-c", *sql_args], check=True, capture_output=True)
 
 
+class BenchSink:
+    """The local SMTP sink of the end-to-end runs (aiosmtpd, in the orchestrator, which otherwise
+    waits): accepts everything and records, for each accepted message, its time, recipient, size
+    and Message-ID, nothing more (parsing the messages would make the sink the bottleneck)."""
+
+    MESSAGE_ID = re.compile(rb"^Message-I[dD]:\s*(\S+)", re.MULTILINE)
+
+    def __init__(self):
+        import aiosmtpd.controller  # noqa: PLC0415
+
+        self.reset()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.controller = aiosmtpd.controller.Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def reset(self):
+        self.count = 0
+        self.first = self.last = None
+        self.sizes = 0
+        self.recipients = collections.Counter()
+        self.message_ids = collections.Counter()
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.time()
+        content = envelope.content
+        match = self.MESSAGE_ID.search(content, 0, 16384)
+        self.message_ids[match.group(1) if match else b""] += 1
+        for rcpt in envelope.rcpt_tos:
+            self.recipients[rcpt] += 1
+        self.count += 1
+        self.sizes += len(content)
+        self.first = self.first or now
+        self.last = now
+        return "250 OK"
+
+    def wait_for(self, distinct, timeout, process=None):
+        """Wait until ``distinct`` recipients have received a message (or ``timeout``, or the end of
+        ``process`` followed by a second of silence)."""
+        deadline = time.time() + timeout
+        while len(self.recipients) < distinct and time.time() < deadline:
+            if process is not None and process.poll() is not None and time.time() - (self.last or 0) > 1:
+                break
+            time.sleep(0.05)
+        return len(self.recipients) >= distinct
+
+    def figures(self, t0):
+        twice = sum(count - 1 for count in self.recipients.values() if count > 1)
+        return {
+            "accepted": self.count,
+            "recipients": len(self.recipients),
+            "delivered_twice": twice,
+            "distinct_message_ids": len(self.message_ids),
+            "average_bytes": self.sizes / self.count if self.count else 0,
+            "first_accepted_after": (self.first - t0) if self.first else None,
+            "end_to_end_seconds": (self.last - t0) if self.last else None,
+        }
+
+
+def start_process(args, db, *options):
+    command = [sys.executable, __file__, "--config", args.config, "--db", db, *map(str, options)]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline()
+    if line.strip() != "READY":
+        sys.stderr.write(line + process.stderr.read()[-5000:])
+        raise SystemExit(f"{options} did not start on {db}")
+    return process
+
+
+def process_result(process):
+    out, err = process.communicate(timeout=600)
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    sys.stderr.write(out[-3000:] + err[-5000:])
+    raise SystemExit("a benchmark process failed")
+
+
+def end_to_end_campaign(args, db, ids, sink, workers):
+    """From *Launch* to the last email accepted by the sink: the campaign's job and ``workers``
+    delivery workers, each a process running Odoo's scheduler loop on its job alone."""
+    key = "one" if workers == 1 else "two"
+    prepared = call_step(args, "prepare", db, ids=json.dumps(ids), port=sink.port, limit=workers)
+    crons = prepared["delivery_crons"]
+    deliverers = [start_process(args, db, "--step", "scheduler", "--jobs", cron) for cron in crons]
+    engine = start_process(
+        args, db, "--step", "scheduler", "--jobs", ids["engine_cron"], "--launch", ids[f"campaign_{key}"]
+    )
+    sink.reset()
+    for process in [*deliverers, engine]:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    complete = sink.wait_for(ids["final"], timeout=300 + ids["final"] / 10)
+    time.sleep(1)  # the last batch is recorded just after its last email
+    for process in [*deliverers, engine]:
+        process.send_signal(signal.SIGTERM)
+    engine_result = process_result(engine)
+    worker_results = [process_result(process) for process in deliverers]
+    t0 = engine_result["t0"]
+    figures = sink.figures(t0)
+    stats = call_step(
+        args,
+        "e2e_stats",
+        db,
+        ids=json.dumps(ids),
+        which=json.dumps({"action": f"action_{key}", "t0": t0, "crons": crons}),
+    )
+    figures.update(
+        complete=complete,
+        launch_to_queued_seconds=stats["queued_at"] - t0 if stats["queued_at"] else None,
+        traces=stats["traces"],
+        engine={"cpu_seconds": engine_result["cpu_seconds"], "peak_rss_mb": engine_result["peak_rss_mb"]},
+        workers=[
+            {
+                "delivered": stat["done"],
+                "active_seconds": stat["seconds"],
+                "mails_per_second": stat["done"] / stat["seconds"] if stat["seconds"] else 0,
+                "peak_rss_mb": result["peak_rss_mb"],
+                "cpu_seconds": result["cpu_seconds"],
+                "cpu_ms_per_mail": 1000 * result["cpu_seconds"] / stat["done"] if stat["done"] else None,
+            }
+            for stat, result in zip(stats["workers"], worker_results, strict=True)
+        ],
+    )
+    total = figures["recipients"]
+    figures["cpu_ms_per_mail_all_processes"] = (
+        1000 * (engine_result["cpu_seconds"] + sum(r["cpu_seconds"] for r in worker_results)) / total if total else None
+    )
+    return figures
+
+
+def end_to_end_mass(args, db, ids, sink):
+    """The plain mass mailing: its *Send*, then Odoo's mail queue until empty, to the same sink."""
+    process = start_process(args, db, "--step", "mass_e2e", "--ids", json.dumps(ids))
+    sink.reset()
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    complete = sink.wait_for(ids["final"], timeout=600 + ids["final"] / 5, process=process)
+    result = process_result(process)
+    figures = sink.figures(result["t0"])
+    delivering = (sink.last - result["queued_at"]) if sink.last else 0
+    figures.update(
+        complete=complete,
+        launch_to_queued_seconds=result["queued_at"] - result["t0"],
+        queue_mails_per_second=figures["recipients"] / delivering if delivering > 0 else 0,
+        cpu_seconds=result["cpu_seconds"],
+        cpu_ms_per_mail=1000 * result["cpu_seconds"] / figures["recipients"] if figures["recipients"] else None,
+        peak_rss_mb=result["peak_rss_mb"],
+    )
+    return figures
+
+
+def smtp_limit(args, sink, count, size):
+    sink.reset()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--config",
+            args.config,
+            "--step",
+            "smtp_limit",
+            "--port",
+            str(sink.port),
+            "--limit",
+            str(count),
+            "--size",
+            str(int(size)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in completed.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT ") :])
+            result["accepted"] = sink.count
+            return result
+    sys.stderr.write(completed.stdout[-3000:] + completed.stderr[-3000:])
+    raise SystemExit("the smtplib limit could not be measured")
+
+
+def estimate_seconds(n, args):
+    """Rough duration of one size on a quiet 2-core machine (rates measured before, see README)."""
+    final = 0.73 * n
+    seconds = 20 + n / 2000  # database, contacts, targets, resolution, generation
+    seconds += 2 * 15 + final / 150 + final / 250  # campaign end to end with 1 then 2 workers
+    if n in args.mass_sizes:
+        seconds += 15 + final / 280 + final / 40  # plain mass mailing: Send, then Odoo's queue
+    seconds += min(final, args.limit_sample) / 450 + 5
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True)
     parser.add_argument("--template", default="campaign_bench_tpl", help="database with the addon installed")
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--smtp-sample", type=int, default=2000, help="mails sent to the SMTP server per size")
+    parser.add_argument(
+        "--mass-sizes",
+        default="10000,100000",
+        help="sizes at which the plain mass mailing is delivered end to end (it sends about 40 emails a second: "
+        "a million contacts would take five hours)",
+    )
+    parser.add_argument("--limit-sample", type=int, default=20000, help="messages of the smtplib limit")
     parser.add_argument("--step")
     parser.add_argument("--db")
     parser.add_argument("--n", type=int)
     parser.add_argument("--ids")
     parser.add_argument("--port", type=int)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--size", type=int)
     parser.add_argument("--which")
+    parser.add_argument("--jobs")
+    parser.add_argument("--launch", type=int)
     parser.add_argument("--touchpoints", type=int, default=1_000_000, help="touchpoints of the ROI step")
     parser.add_argument("--lines", type=int, default=100_000, help="analytic items of the ROI step")
     parser.add_argument("--no-roi", action="store_true", help="skip the ROI and analysis step")
+    parser.add_argument("--no-routes", action="store_true", help="skip the tracking routes step")
     parser.add_argument("--keep", action="store_true", help="keep the per-size databases")
     parser.add_argument("--odoo-bin", default=f"{sys.executable} -m odoo", help="command starting Odoo")
     parser.add_argument("--route-seconds", type=int, default=15)
     parser.add_argument("--routes-every-size", action="store_true", help="measure the routes at every size")
     args = parser.parse_args()
+    if args.step == "scheduler":
+        return run_scheduler(args)
+    if args.step == "mass_e2e":
+        return run_mass(args)
+    if args.step == "smtp_limit":
+        return run_smtp_limit(args)
     if args.step:
         return run_step(args)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    args.mass_sizes = {int(size) for size in args.mass_sizes.split(",") if size}
+    largest = max(sizes)
+    estimate = sum(estimate_seconds(n, args) for n in sizes)
+    estimate += 0 if args.no_routes else 2 * (3 * (args.route_seconds + 3) + 20) + 20
+    estimate += 0 if args.no_roi else 60 + args.touchpoints / 10000
+    print(f"Estimated duration on a quiet 2-core machine: about {estimate / 60:.0f} minutes", flush=True)
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from smtp_server import LocalSMTPServer  # noqa: PLC0415 - the tests' loopback SMTP server
-
+    prefix = args.template.removesuffix("_tpl")
+    sink = BenchSink()
+    sink.controller.start()
     results = {}
-    for n in [int(size) for size in args.sizes.split(",")]:
-        db = f"campaign_bench_{n}"
-        psql(f'DROP DATABASE IF EXISTS "{db}"')
-        psql(f'CREATE DATABASE "{db}" TEMPLATE "{args.template}"')
-        print(f"== {n:,} contacts (database {db})", flush=True)
-        ids = call_step(args, "setup", db, n=n)
-        figures = {"setup": ids}
-        for step in ("resolve", "generate", "ours", "mass"):
-            figures[step] = call_step(args, step, db, ids=json.dumps(ids))
-            print(f"   {step:9} {json.dumps(figures[step])}", flush=True)
-        for which in ("ours", "mass"):
-            with LocalSMTPServer() as server:
-                key = f"smtp_{which}"
-                figures[key] = call_step(
-                    args,
-                    "smtp",
-                    db,
-                    ids=json.dumps(ids),
-                    port=server.port,
-                    limit=min(args.smtp_sample, n),
-                    which=which,
-                )
-                figures[key]["received"] = len(server.messages)
-            print(f"   {key:9} {json.dumps(figures[key])}", flush=True)
-        if n == max(int(size) for size in args.sizes.split(",")) or args.routes_every_size:
-            figures["routes"] = measure_routes(args, db, ids)
-            print(f"   {'routes':9} {json.dumps(figures['routes'])}", flush=True)
-        if n == max(int(size) for size in args.sizes.split(",")) and not args.no_roi:
-            roi_ids = call_step(
-                args, "roi_setup", db, ids=json.dumps(ids), touchpoints=args.touchpoints, lines=args.lines
-            )
-            # what autovacuum does within a minute of such an insert (visibility map, hint bits,
-            # statistics): the figures are those of a database in use, not of the first read
-            subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE campaign_touchpoint"], check=True)
-            subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE account_analytic_line"], check=True)
-            figures["roi"] = call_step(args, "roi", db, ids=json.dumps(roi_ids))
-            figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
-            print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
-        results[n] = figures
-        if not args.keep:
+    try:
+        for n in sizes:
+            db = f"{prefix}_{n}"
             psql(f'DROP DATABASE IF EXISTS "{db}"')
+            psql(f'CREATE DATABASE "{db}" TEMPLATE "{args.template}"')
+            print(f"== {n:,} contacts (database {db}), about {estimate_seconds(n, args) / 60:.0f} minutes", flush=True)
+            ids = call_step(args, "setup", db, n=n)
+            figures = {"setup": ids}
+            for step in ("resolve", "generate"):
+                figures[step] = call_step(args, step, db, ids=json.dumps(ids))
+                print(f"   {step:9} {json.dumps(figures[step])}", flush=True)
+            end_to_end = {}
+            for workers in (1, 2):
+                key = f"campaign_{workers}_worker{'s' if workers > 1 else ''}"
+                figures[key] = end_to_end_campaign(args, db, ids, sink, workers)
+                end_to_end[key] = figures[key]["end_to_end_seconds"]
+                print(f"   {key} {json.dumps(figures[key])}", flush=True)
+            if n in args.mass_sizes:
+                figures["mass_mailing"] = end_to_end_mass(args, db, ids, sink)
+                end_to_end["mass_mailing"] = figures["mass_mailing"]["end_to_end_seconds"]
+                print(f"   mass_mailing {json.dumps(figures['mass_mailing'])}", flush=True)
+            figures["end_to_end_seconds"] = end_to_end
+            size = figures["campaign_1_worker"]["average_bytes"]
+            figures["smtp_limit"] = smtp_limit(args, sink, min(ids["final"], args.limit_sample), size)
+            figures["smtp_limit_mails_per_second"] = figures["smtp_limit"]["mails_per_second"]
+            print(f"   smtp_limit {json.dumps(figures['smtp_limit'])}", flush=True)
+            routes_ids = dict(ids, action=ids["action_one"])
+            if not args.no_routes and (n == largest or args.routes_every_size):
+                figures["routes"] = measure_routes(args, db, routes_ids)
+                print(f"   {'routes':9} {json.dumps(figures['routes'])}", flush=True)
+            if n == largest and not args.no_roi:
+                roi_ids = call_step(
+                    args, "roi_setup", db, ids=json.dumps(ids), touchpoints=args.touchpoints, lines=args.lines
+                )
+                # what autovacuum does within a minute of such an insert (visibility map, hint bits,
+                # statistics): the figures are those of a database in use, not of the first read
+                subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE campaign_touchpoint"], check=True)
+                subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE account_analytic_line"], check=True)
+                figures["roi"] = call_step(args, "roi", db, ids=json.dumps(roi_ids))
+                figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
+                print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
+            results[n] = figures
+            if not args.keep:
+                psql(f'DROP DATABASE IF EXISTS "{db}"')
+    finally:
+        sink.controller.stop()
+    machine = {
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
     report(results)
     out = ROOT / "var" / "benchmark.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps({"machine": machine, **{str(n): figures for n, figures in results.items()}}, indent=2))
     print(f"\nraw figures in {out}")
 
 
@@ -737,16 +1095,76 @@ def report(results):
     sizes = sorted(results)
     print("\n| step | " + " | ".join(f"{n:,}" for n in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
+
+    def e2e(key):
+        return lambda f: f"{f['end_to_end_seconds'][key]:.1f}" if f["end_to_end_seconds"].get(key) else "-"
+
+    def ratio(key):
+        def value(f):
+            times = f["end_to_end_seconds"]
+            if not times.get("mass_mailing") or not times.get(key):
+                return "-"
+            return f"{times['mass_mailing'] / times[key]:.1f}x"
+
+        return value
+
+    def worker(key, field, fmt="{:.0f}"):
+        return lambda f: " / ".join(fmt.format(w[field] or 0) for w in f[key]["workers"])
+
+    def mass(field, fmt="{:.0f}"):
+        return lambda f: fmt.format(f["mass_mailing"][field]) if "mass_mailing" in f else "-"
+
+    def of_limit(f):
+        rate = f["campaign_1_worker"]["workers"][0]["mails_per_second"]
+        return f"{100 * rate / f['smtp_limit_mails_per_second']:.0f} %"
+
     rows = [
         ("resolution + de-duplication (s)", lambda f: f"{f['resolve']['seconds']:.2f}"),
         ("touchpoint generation (rows/s)", lambda f: f"{f['generate']['rows_per_second']:,.0f}"),
-        ("launch to queued, campaign (s)", lambda f: f"{f['ours']['seconds']:.1f}"),
-        ("launch to queued, mass mailing (s)", lambda f: f"{f['mass']['seconds']:.1f}"),
-        ("ratio campaign / mass mailing", lambda f: f"{f['ours']['seconds'] / f['mass']['seconds']:.2f}"),
-        ("peak memory campaign worker (MB)", lambda f: f"{f['ours']['peak_rss_mb']:.0f}"),
-        ("peak memory mass mailing worker (MB)", lambda f: f"{f['mass']['peak_rss_mb']:.0f}"),
-        ("SMTP dispatch, campaign mails (mails/s)", lambda f: f"{f['smtp_ours']['per_second']:.0f}"),
-        ("SMTP dispatch, mass mailing mails (mails/s)", lambda f: f"{f['smtp_mass']['per_second']:.0f}"),
+        ("emails (final audience)", lambda f: f"{f['setup']['final']:,}"),
+        ("**end to end, campaign, 1 delivery worker (s)**", e2e("campaign_1_worker")),
+        ("**end to end, campaign, 2 delivery workers (s)**", e2e("campaign_2_workers")),
+        ("**end to end, plain mass mailing (s)**", e2e("mass_mailing")),
+        ("mass mailing / campaign with 1 worker", ratio("campaign_1_worker")),
+        ("mass mailing / campaign with 2 workers", ratio("campaign_2_workers")),
+        ("smtplib limit, one connection (mails/s)", lambda f: f"{f['smtp_limit_mails_per_second']:.0f}"),
+        ("delivery rate, 1 worker (mails/s)", worker("campaign_1_worker", "mails_per_second")),
+        ("1 worker / smtplib limit", of_limit),
+        ("delivery rate per worker, 2 workers (mails/s)", worker("campaign_2_workers", "mails_per_second")),
+        ("Odoo's mail queue, mass mailing (mails/s)", mass("queue_mails_per_second")),
+        (
+            "peak memory per delivery worker, 1 / 2 workers (MB)",
+            lambda f: (
+                worker("campaign_1_worker", "peak_rss_mb")(f) + " | " + worker("campaign_2_workers", "peak_rss_mb")(f)
+            ),
+        ),
+        (
+            "CPU per email in a delivery worker, 1 / 2 workers (ms)",
+            lambda f: (
+                worker("campaign_1_worker", "cpu_ms_per_mail", "{:.2f}")(f)
+                + " | "
+                + worker("campaign_2_workers", "cpu_ms_per_mail", "{:.2f}")(f)
+            ),
+        ),
+        (
+            "CPU per email, campaign job + workers, 1 worker (ms)",
+            lambda f: f"{f['campaign_1_worker']['cpu_ms_per_mail_all_processes']:.2f}",
+        ),
+        ("CPU per email, mass mailing (Send + queue) (ms)", mass("cpu_ms_per_mail", "{:.2f}")),
+        ("peak memory, mass mailing process (MB)", mass("peak_rss_mb")),
+        (
+            "launch to queued, campaign with 1 worker delivering (s)",
+            lambda f: f"{f['campaign_1_worker']['launch_to_queued_seconds']:.1f}",
+        ),
+        ("Send to queued, plain mass mailing (s)", mass("launch_to_queued_seconds", "{:.1f}")),
+        (
+            "emails delivered twice (1 worker / 2 workers / mass mailing)",
+            lambda f: " / ".join(
+                str(f[k]["delivered_twice"])
+                for k in ("campaign_1_worker", "campaign_2_workers", "mass_mailing")
+                if k in f
+            ),
+        ),
         ("open pixel, 1 worker (requests/s)", lambda f: route(f, "pixel", 1)),
         ("open pixel, 2 workers (requests/s)", lambda f: route(f, "pixel")),
         ("click redirect, 1 worker (requests/s)", lambda f: route(f, "click", 1)),
@@ -775,11 +1193,18 @@ def report(results):
         print(f"| {label} | " + " | ".join(value(results[n]) for n in sizes) + " |")
     if len(sizes) > 1:
         small, big = sizes[0], sizes[-1]
-        factor = big / small
-        print(f"\ngrowth from {small:,} to {big:,} (x{factor:g} contacts):")
-        for step in ("resolve", "generate", "ours", "mass"):
-            growth = results[big][step]["seconds"] / max(results[small][step]["seconds"], 1e-9)
-            print(f"  {step:9} time x{growth:.1f}")
+        factor = results[big]["setup"]["final"] / results[small]["setup"]["final"]
+        print(f"\ngrowth from {small:,} to {big:,} contacts (x{factor:g} emails):")
+        growth = {
+            "resolve": lambda f: f["resolve"]["seconds"],
+            "generate": lambda f: f["generate"]["seconds"],
+            **{
+                key: (lambda f, key=key: f["end_to_end_seconds"].get(key)) for key in results[big]["end_to_end_seconds"]
+            },
+        }
+        for step, value in growth.items():
+            if value(results[small]) and value(results[big]):
+                print(f"  {step:20} time x{value(results[big]) / value(results[small]):.1f}")
 
 
 if __name__ == "__main__":
