@@ -5,7 +5,6 @@ from odoo.exceptions import UserError
 from odoo.tools import is_html_empty
 
 from .campaign_touchpoint import CARRIED_STATES
-from .mailing_mailing import CAMPAIGN_MAILING_CONTEXT
 
 
 class CampaignActionVariant(models.Model):

@@ -4,14 +4,13 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.campaign_manager.models.campaign_action_run import CampaignActionRun
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
-from .common import CampaignCase
+from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer
 
 
@@ -235,17 +234,13 @@ class TestAbTesting(CampaignCase):
         self.assertEqual(rest.mapped("state").count("queued"), 3, "the rest goes within the sending limit (3 an hour)")
 
     def _deliver_through_smtp(self, at):
-        """Odoo's mail queue, at ``at``, against a real SMTP server on loopback: what it received."""
+        """A delivery worker, at ``at``, against a real SMTP server on loopback: what it received."""
         with LocalSMTPServer() as server, freeze_time(at):
             self.env["ir.mail_server"].search([]).write({"active": False})
             self.env["ir.mail_server"].create(
                 {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_encryption": "none"}
             )
-            with (
-                patch.object(IrMail_Server, "_disable_send", return_value=False),
-                mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
-            ):
-                self.env["mail.mail"].process_email_queue()
+            deliver_campaign_mails(self.env)
             return list(server.messages)
 
     def test_winner_chosen_after_the_test_emails_are_delivered(self):

@@ -1,13 +1,10 @@
 from datetime import date
-from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.tests import Form, HttpCase, new_test_user, tagged
-from odoo.tools import mute_logger
 
-from .common import CampaignCase
+from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer
 
 PAGE_EMAIL_BODY = (
@@ -65,21 +62,17 @@ class TestSentContent(CampaignCase, HttpCase):
             self.env["campaign.action"]._cron_process()
 
     def _deliver(self):
-        """Odoo's mail queue against a real SMTP server on loopback: {recipient: message}."""
+        """A delivery worker against a real SMTP server on loopback: {recipient: message}."""
         return {message["rcpt_tos"][0]: message["message"] for message in self._deliver_all()}
 
     def _deliver_all(self):
-        """Odoo's mail queue against a real SMTP server on loopback: the messages it received."""
+        """A delivery worker against a real SMTP server on loopback: the messages it received."""
         with LocalSMTPServer() as server:
             self.env["ir.mail_server"].search([]).write({"active": False})
             self.env["ir.mail_server"].create(
                 {"name": "Loopback", "smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_encryption": "none"}
             )
-            with (
-                patch.object(IrMail_Server, "_disable_send", return_value=False),
-                mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
-            ):
-                self.env["mail.mail"].process_email_queue()
+            deliver_campaign_mails(self.env)
             return list(server.messages)
 
     def _landing_action(self, **values):

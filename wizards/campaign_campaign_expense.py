@@ -9,6 +9,7 @@ class CampaignCampaignExpense(models.TransientModel):
 
     _name = "campaign.campaign.expense"
     _description = "Tie Expenses to a Campaign"
+    _inherit = ["campaign.access.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", required=True, readonly=True, ondelete="cascade")
     company_id = fields.Many2one(related="campaign_id.company_id")
