@@ -95,6 +95,7 @@ class TestAccessLinks(AccessHttpCase):
             "campaign.campaign.order.line": Env["campaign.campaign.order.line"].create(
                 {"wizard_id": order.id, "action_id": own["campaign.action"].id}
             ),
+            "campaign.campaign.expense": Env["campaign.campaign.expense"].create({"campaign_id": campaign.id}),
             "campaign.kpi.choose": Env["campaign.kpi.choose"].create({}),
             "campaign.touchpoint.record": Env["campaign.touchpoint.record"].create(
                 {"touchpoint_id": own["campaign.touchpoint"].id}
