@@ -190,6 +190,7 @@ class TestAccessLinks(AccessHttpCase):
                 "action_id": own["campaign.action"].id,
             },
             "campaign.contact.erase": {},
+            "campaign.campaign.expense": {"campaign_id": own["campaign.campaign"].id},
             "campaign.kpi.choose": {},
             "campaign.touchpoint.record": {"touchpoint_id": own["campaign.touchpoint"].id},
         }

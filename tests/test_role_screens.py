@@ -281,7 +281,15 @@ class TestRoleScreens(HttpCase):
             can_write, _error, _message = self._call(model, "has_access", [[], "write"])
             if not can_write:
                 failures.append(f"{origin}: {model} offers Archive to the role, which may not change it")
+        can_write = None
         for view_type, view in result["views"].items():
+            if view_type == "kanban" and self._addon_model(model):
+                root = etree.fromstring(view["arch"])
+                if root.get("records_draggable") not in ("0", "false", "False"):
+                    if can_write is None:
+                        can_write = self._call(model, "has_access", [[], "write"])[0]
+                    if not can_write:
+                        failures.append(f"{origin}: {model} cards can be dragged by a role that may not change them")
             for button_model, kind, name, _node in self._buttons(view["arch"], model, fields_by_model):
                 queue.append((f"{origin} > {model} {view_type} button {name}", button_model, kind, name, action))
             for print_action in view.get("toolbar", {}).get("print", []):
