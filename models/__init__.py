@@ -8,6 +8,7 @@ from . import campaign_calendar_item
 from . import campaign_campaign
 from . import campaign_kpi_choice
 from . import campaign_target
+from . import campaign_target_name
 from . import campaign_touchpoint
 from . import campaign_touchpoint_type
 from . import campaign_weblink

@@ -1575,11 +1575,19 @@ class CampaignAction(models.Model):
         self.env["link.tracker"]._campaign_refresh_click_counts()
 
     @api.model
-    def _start_due_runs(self, now=None):
+    def _start_due_runs(self, now=None, actions=None, commit=True):
         """Create the runs that are due (and their touchpoints), one action at a time, each locked
-        so that several workers never start the same run twice."""
+        so that several workers never start the same run twice.
+
+        :param actions: only these actions (default: every action of the active campaigns)
+        :param bool commit: commit after each action (the job); the launch starts its runs in the
+            user's transaction instead
+        """
         now = now or fields.Datetime.now()
-        candidates = self.search([("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")])
+        domain = [("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")]
+        if actions is not None:
+            domain.append(("id", "in", actions.ids))
+        candidates = self.search(domain)
         runs = self.env["campaign.action.run"]
         for action_id in candidates.ids:
             self.env.cr.execute(SQL("SELECT id FROM campaign_action WHERE id = %s FOR UPDATE SKIP LOCKED", action_id))
@@ -1623,7 +1631,8 @@ class CampaignAction(models.Model):
                         )
                     )
             action._update_state_after_run(now)
-            self.env["campaign.action.run"]._commit_batch()
+            if commit:
+                self.env["campaign.action.run"]._commit_batch()
         return runs
 
     def _next_due(self, now):
