@@ -1121,11 +1121,25 @@ class CampaignAction(models.Model):
             "context": {"campaign_content": True},
         }
 
+    def action_view_send_time(self):
+        """The send-time suggestion, worked out now (it reads the past opens and clicks of all the
+        contacts of the targets, so the action's form does not compute it each time it opens)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Send-Time Suggestion"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("campaign_manager.campaign_action_view_form_send_time").id, "form")],
+            "target": "new",
+        }
+
     def action_apply_send_time(self):
         """Move the action to the next suggested weekday and hour (see ``send_time_summary``)."""
         self.ensure_one()
         if self.channel != "email" or not self.send_time_weekday:
-            raise UserError(self.env._("There is no send-time suggestion to apply: see why on the action's Email tab."))
+            raise UserError(self.env._("There is no send-time suggestion to apply: Suggest a Send Time says why."))
         if self.schedule_type == "after":
             raise UserError(
                 self.env._("The action “%(name)s” follows another action: its time comes from it.", name=self.name)

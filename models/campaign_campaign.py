@@ -374,7 +374,6 @@ class CampaignCampaign(models.Model):
         help="Actual cost / budget × 100 (0 without budget).",
     )
     revenue = fields.Monetary(
-        string="Revenue",
         compute="_compute_figures",
         help="Revenue of the campaign used for the ROI: invoiced, ordered or won, as set in the Settings "
         "(invoiced by default).",

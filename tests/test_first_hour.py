@@ -102,7 +102,9 @@ class TestFirstHour(HttpCase):
             {"campaign_id": campaign.id, "source": "manual", "partner_ids": [(6, 0, self.vips.ids)]}
         )
         email = self._email_action(campaign, name="First hour email", template=False)
-        self.env["campaign.action"].create({"campaign_id": campaign.id, "name": "First hour letter", "channel": "letter"})
+        self.env["campaign.action"].create(
+            {"campaign_id": campaign.id, "name": "First hour letter", "channel": "letter"}
+        )
         self.start_tour(self._form_url(campaign), "campaign_order_return_tour", login="fh_user")
         self.assertTrue(email.mailing_id, "Edit Email made the email's mailing")
         self.assertEqual(campaign.order_step, "media")
@@ -157,7 +159,11 @@ class TestFirstHour(HttpCase):
         """Item 5: after Launch, the runs and touchpoints are counted on the form at once."""
         campaign = self._campaign("FirstHourLaunch")
         self.env["campaign.target"].create(
-            {"campaign_id": campaign.id, "source": "manual", "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)]}
+            {
+                "campaign_id": campaign.id,
+                "source": "manual",
+                "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)],
+            }
         )
         self._email_action(campaign)
         self.start_tour(self._form_url(campaign), "campaign_launch_counters_tour", login="fh_user")
@@ -167,7 +173,11 @@ class TestFirstHour(HttpCase):
     def test_order_launch_refreshes_the_counters(self):
         campaign = self._campaign("FirstHourOrderLaunch", order_step="launch")
         self.env["campaign.target"].create(
-            {"campaign_id": campaign.id, "source": "manual", "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)]}
+            {
+                "campaign_id": campaign.id,
+                "source": "manual",
+                "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)],
+            }
         )
         self._email_action(campaign)
         self.start_tour(self._form_url(campaign), "campaign_order_launch_counters_tour", login="fh_user")

@@ -1,4 +1,4 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -8,6 +8,8 @@ class TestOrderTour(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # a marketing user as Odoo gives them: Marketing Campaigns / User only
+        new_test_user(cls.env, login="cm_order_tour", groups="campaign_manager.group_campaign_user")
         cls.contact = cls.env["res.partner"].create({"name": "Tour Contact One", "email": "tour.contact.1@example.com"})
         cls.template = cls.env["mail.template"].create(
             {
@@ -19,7 +21,7 @@ class TestOrderTour(HttpCase):
         )
 
     def test_order_tour(self):
-        self.start_tour("/odoo", "campaign_order_tour", login="admin")
+        self.start_tour("/odoo", "campaign_order_tour", login="cm_order_tour")
         campaign = self.env["campaign.campaign"].search([("name", "=", "TourSpring")])
         self.assertEqual(len(campaign), 1)
         self.assertEqual((campaign.state, campaign.order_step), ("active", "done"))
@@ -28,4 +30,5 @@ class TestOrderTour(HttpCase):
         self.assertEqual(
             (action.channel, action.mail_template_id, action.schedule_type), ("email", self.template, "now")
         )
-        self.assertEqual(action.state, "scheduled")
+        # its run started with the launch (the campaign's form showed it at once)
+        self.assertEqual((action.state, len(action.run_ids)), ("running", 1))

@@ -36,11 +36,23 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # werkzeug request line: ... "POST /web/dataset/call_kw/... HTTP/1.1" 200 - <queries> <sql s> <other s>
-REQUEST_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) \S+ (?P<queries>\d+) '
-                          r"(?P<sql>[\d.]+) (?P<other>[\d.]+)")
+REQUEST_LINE = re.compile(
+    r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) \S+ (?P<queries>\d+) '
+    r"(?P<sql>[\d.]+) (?P<other>[\d.]+)"
+)
 # long-lived and static requests are not the screen's work
-IGNORED = ("/websocket", "/longpolling", "/web/assets/", "/web/static/", "/web/image", "/web/binary/company_logo",
-           "/bus/", "/mail/data", "/web/webclient/translations", "/discuss/")
+IGNORED = (
+    "/websocket",
+    "/longpolling",
+    "/web/assets/",
+    "/web/static/",
+    "/web/image",
+    "/web/binary/company_logo",
+    "/bus/",
+    "/mail/data",
+    "/web/webclient/translations",
+    "/discuss/",
+)
 
 
 class Screens:
@@ -88,8 +100,12 @@ class Screens:
             if match and not any(part in match["path"] for part in IGNORED):
                 sql, other = float(match["sql"]), float(match["other"])
                 requests.append(
-                    {"path": match["path"].split("?")[0], "queries": int(match["queries"]), "sql_ms": sql * 1000,
-                     "server_ms": (sql + other) * 1000}
+                    {
+                        "path": match["path"].split("?")[0],
+                        "queries": int(match["queries"]),
+                        "sql_ms": sql * 1000,
+                        "server_ms": (sql + other) * 1000,
+                    }
                 )
         slowest = max(requests, key=lambda r: r["server_ms"], default={"path": "-", "server_ms": 0})
         figures = {
@@ -102,9 +118,12 @@ class Screens:
             "detail": requests,
         }
         self.results[name] = figures
-        print(f"  {name:32} {figures['requests']:3} requests {figures['queries']:5} queries "
-              f"{figures['sql_ms']:6} ms SQL {figures['server_ms']:6} ms server (slowest {figures['slowest_ms']} ms "
-              f"{figures['slowest']})", flush=True)
+        print(
+            f"  {name:32} {figures['requests']:3} requests {figures['queries']:5} queries "
+            f"{figures['sql_ms']:6} ms SQL {figures['server_ms']:6} ms server (slowest {figures['slowest_ms']} ms "
+            f"{figures['slowest']})",
+            flush=True,
+        )
         return figures
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -149,36 +168,54 @@ def run(args):
 
         screens.measure("login and home", login, ".o_home_menu, .o_action_manager")
         action = "action-campaign_manager.campaign_campaign_action"
-        screens.measure(
-            "campaign list", lambda: page.goto(f"{url}/odoo/{action}"), ".o_list_view .o_data_row"
-        )
+        screens.measure("campaign list", lambda: page.goto(f"{url}/odoo/{action}"), ".o_list_view .o_data_row")
         form = ".o_form_view .o_notebook"
         screens.measure(
             "campaign form",
             lambda: screens.click_row(args.campaign),
             form,
         )
-        for name in ("action_view_targets", "action_view_actions", "action_view_touchpoints", "action_view_runs",
-                     "action_view_calendar", "action_view_project", "action_view_expenses", "action_view_analysis"):
-            if not page.locator(f".o-form-buttonbox button[name={name}]").count() and not page.locator(
-                ".o-form-buttonbox .o_button_more"
-            ).count():
+        for name in (
+            "action_view_targets",
+            "action_view_actions",
+            "action_view_touchpoints",
+            "action_view_runs",
+            "action_view_calendar",
+            "action_view_project",
+            "action_view_expenses",
+            "action_view_analysis",
+        ):
+            if (
+                not page.locator(f".o-form-buttonbox button[name={name}]").count()
+                and not page.locator(".o-form-buttonbox .o_button_more").count()
+            ):
                 continue
             try:
-                screens.measure(f"smart button {name[12:]}", lambda n=name: screens.stat_button(n),
-                                ".o_list_view, .o_calendar_view, .o_pivot_view, .o_kanban_view, .o_form_view:not(:has(.o_notebook))")
+                screens.measure(
+                    f"smart button {name[12:]}",
+                    lambda n=name: screens.stat_button(n),
+                    ".o_list_view, .o_calendar_view, .o_pivot_view, .o_kanban_view,"
+                    " .o_form_view:not(:has(.o_notebook))",
+                )
             except Exception as error:  # a button the user does not have
                 print(f"  {name}: skipped ({str(error).splitlines()[0]})", flush=True)
                 page.keyboard.press("Escape")
                 continue
             screens.measure(f"back from {name[12:]}", screens.back, form)
-        screens.measure("calculate", lambda: screens.click(".o_form_statusbar button[name=action_calculate]"),
-                        ".modal div[name=final]")
+        screens.measure(
+            "calculate",
+            lambda: screens.click(".o_form_statusbar button[name=action_calculate]"),
+            ".modal div[name=final]",
+        )
         page.locator(".modal .modal-footer button.btn-secondary").first.click()
-        screens.measure("action form", lambda: (
-            screens.click(".o_notebook a.nav-link[name=actions]"),
-            screens.click(".o_form_view div[name=action_ids] .o_data_row td[name=name]"),
-        ), ".o_form_view div[name=channel], .modal div[name=channel]")
+        screens.measure(
+            "action form",
+            lambda: (
+                screens.click(".o_notebook a.nav-link[name=actions]"),
+                screens.click(".o_form_view div[name=action_ids] .o_data_row td[name=name]"),
+            ),
+            ".o_form_view div[name=channel], .modal div[name=channel]",
+        )
         page.keyboard.press("Escape")
         screens.wait_idle()
         # the order of a draft campaign, step by step, up to the launch step (not launched)
@@ -189,8 +226,11 @@ def run(args):
             lambda: screens.click_row(args.order),
             form,
         )
-        screens.measure("launch dialog", lambda: screens.click(".o_form_statusbar button[name=action_launch]"),
-                        ".modal div[name=line_ids]")
+        screens.measure(
+            "launch dialog",
+            lambda: screens.click(".o_form_statusbar button[name=action_launch]"),
+            ".modal div[name=line_ids]",
+        )
         page.locator(".modal .modal-footer button.btn-secondary").first.click()
         step = ".o_statusbar_status button[data-value='{}'][aria-checked=true]"
         screens.measure("order: resume", lambda: screens.click("button[name=action_order]"), step.format("contacts"))
@@ -208,12 +248,18 @@ def run(args):
                 break
             walked.append(following)
         while walked[-1] != "media" and "media" in walked:
-            screens.measure(f"order: back to {walked[-2]}", lambda: screens.click("button[name=action_back]:visible"),
-                            step.format(walked[-2]))
+            screens.measure(
+                f"order: back to {walked[-2]}",
+                lambda: screens.click("button[name=action_back]:visible"),
+                step.format(walked[-2]),
+            )
             walked.pop()
         if walked[-1] == "media" and page.locator("div[name=line_ids] button[name=action_edit_email]").count():
-            screens.measure("order: edit email", lambda: screens.click("div[name=line_ids] button[name=action_edit_email]"),
-                            ".o_form_view .o_field_widget[name=subject]")
+            screens.measure(
+                "order: edit email",
+                lambda: screens.click("div[name=line_ids] button[name=action_edit_email]"),
+                ".o_form_view .o_field_widget[name=subject]",
+            )
         browser.close()
     return screens.results
 

@@ -197,12 +197,15 @@ def step_resolve(env, ids):
 
 
 def step_generate(env, ids):
+    """The launch of the campaign, which starts its run (an action due now): the run's touchpoints
+    are generated in the launch's own request, so that the campaign's form shows them at once."""
     campaign = env["campaign.campaign"].browse(ids["campaign"])
-    env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+    launch = env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"})
     env.cr.commit()
     start = time.perf_counter()
-    run = env["campaign.action"]._start_due_runs()
+    launch.action_launch()
     elapsed = time.perf_counter() - start
+    run = campaign.run_ids[:1]
     env.cr.execute("SELECT COUNT(*) FROM campaign_touchpoint WHERE run_id = %s", [run.id])
     rows = env.cr.fetchone()[0]
     # the INSERT ... SELECT alone, timed by PostgreSQL (the step includes locking and stats)
@@ -476,7 +479,9 @@ def screens_user(env):
                 "login": SCREENS_LOGIN,
                 "password": SCREENS_PASSWORD,
                 "email": "bench.screens@example.com",
-                "group_ids": [(6, 0, [env.ref("base.group_user").id, env.ref("campaign_manager.group_campaign_user").id])],
+                "group_ids": [
+                    (6, 0, [env.ref("base.group_user").id, env.ref("campaign_manager.group_campaign_user").id])
+                ],
             }
         )
     return user
@@ -509,7 +514,12 @@ def step_screens_setup_demo(env, ids):
     """The demo database's screens: JanOffers (active, every channel) and the draft NewsletterSeptember."""
     screens_user(env)
     env.cr.commit()
-    return {"campaign": "JanOffers", "order": "NewsletterSeptember", "login": SCREENS_LOGIN, "password": SCREENS_PASSWORD}
+    return {
+        "campaign": "JanOffers",
+        "order": "NewsletterSeptember",
+        "login": SCREENS_LOGIN,
+        "password": SCREENS_PASSWORD,
+    }
 
 
 STEPS = {
@@ -839,7 +849,9 @@ def main():
             figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
             print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
             if not args.no_screens:
-                screens = call_step(args, "screens_setup", db, ids=json.dumps(dict(ids, campaigns=roi_ids["campaigns"])))
+                screens = call_step(
+                    args, "screens_setup", db, ids=json.dumps(dict(ids, campaigns=roi_ids["campaigns"]))
+                )
                 figures["screens"] = measure_screens(args, db, screens)
         results[n] = figures
         if not args.keep:

@@ -103,8 +103,7 @@ class CampaignCampaignOrder(models.TransientModel):
     audience_final = fields.Integer(
         string="Reachable Now",
         readonly=True,
-        help="Distinct contacts the campaign can reach right now on the channel counted: the campaign's "
-        "Reachable Now.",
+        help="Distinct contacts the campaign can reach right now on the channel counted: the campaign's Reachable Now.",
     )
 
     # Media

@@ -1,14 +1,14 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_utils";
 
-/** The order wizard shows the step ``step``: every step waits for it before acting. */
+/** The order (a screen of its own, not a dialog) shows the step ``step``: every step waits for it. */
 const atStep = (step) => ({
     content: `The order is at the step ${step}`,
-    trigger: `.modal .o_statusbar_status button[data-value="${step}"][aria-checked="true"]`,
+    trigger: `body:not(:has(.modal)) .o_form_view .o_statusbar_status button[data-value="${step}"][aria-checked="true"]`,
 });
 const next = (label = "Next") => ({
     content: `Click ${label}`,
-    trigger: `.modal .modal-footer button[name="action_next"]:contains(${label})`,
+    trigger: `.o_form_view .o_form_statusbar button[name="action_next"]:contains(${label})`,
     run: "click",
 });
 
@@ -16,30 +16,30 @@ const next = (label = "Next") => ({
 const pickAndAdd = () => [
     {
         content: "Pick a contact",
-        trigger: '.modal div[name="partner_ids"] input',
+        trigger: '.o_form_view div[name="partner_ids"] input',
         run: "edit Tour Contact",
     },
     {
         content: "Choose it",
-        trigger: ".modal .ui-autocomplete a:contains(Tour Contact One)",
+        trigger: ".o_form_view .ui-autocomplete a:contains(Tour Contact One)",
         run: "click",
     },
     {
         content: "It is picked",
-        trigger: '.modal div[name="partner_ids"] .o_tag:contains(Tour Contact One)',
+        trigger: '.o_form_view div[name="partner_ids"] .o_tag:contains(Tour Contact One)',
     },
     {
         content: "Add it to the targets",
-        trigger: '.modal button[name="action_add_targets"]',
+        trigger: '.o_form_view button[name="action_add_targets"]',
         run: "click",
     },
     {
         content: "The target is listed, with its contact counted",
-        trigger: '.modal div[name="target_ids"] td[name="recipient_count"]:contains(1)',
+        trigger: '.o_form_view div[name="target_ids"] td[name="recipient_count"]:contains(1)',
     },
     {
         content: "The Calculate figures count it",
-        trigger: '.modal div[name="audience_final"]:contains(1)',
+        trigger: '.o_form_view div[name="audience_final"]:contains(1)',
     },
 ];
 
@@ -69,7 +69,7 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("name"),
         {
             content: "Name the campaign",
-            trigger: '.modal div[name="name"] input',
+            trigger: '.o_form_view div[name="name"] input',
             run: "edit TourSpring",
         },
         next("Create"),
@@ -78,17 +78,17 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         ...pickAndAdd(),
         {
             content: "Remove the target",
-            trigger: '.modal div[name="target_ids"] button[name="action_remove_from_order"]',
+            trigger: '.o_form_view div[name="target_ids"] button[name="action_remove_from_order"]',
             run: "click",
         },
         {
             content: "Confirm",
-            trigger: ".modal:not(.o_inactive_modal) .modal-footer button.btn-primary",
+            trigger: ".modal .modal-footer button.btn-primary",
             run: "click",
         },
         {
             content: "The target is gone",
-            trigger: '.modal:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
+            trigger: '.o_form_view:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
         },
         ...pickAndAdd(),
         next(),
@@ -96,29 +96,29 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("media"),
         {
             content: "Choose the email template",
-            trigger: '.modal div[name="new_mail_template_id"] input',
+            trigger: '.o_form_view div[name="new_mail_template_id"] input',
             run: "edit Tour Template",
         },
         {
             content: "Pick it",
-            trigger: ".modal .ui-autocomplete a:contains(Tour Template)",
+            trigger: ".o_form_view .ui-autocomplete a:contains(Tour Template)",
             run: "click",
         },
         {
             content: "Add the email action",
-            trigger: '.modal button[name="action_add_action"]',
+            trigger: '.o_form_view button[name="action_add_action"]',
             run: "click",
         },
         {
             content: "The email action is listed, complete",
-            trigger: '.modal div[name="line_ids"] tr.text-success td[name="channel"]:contains(Email)',
+            trigger: '.o_form_view div[name="line_ids"] tr.text-success td[name="channel"]:contains(Email)',
         },
         next(),
         // 5. Schedule: immediately
         atStep("schedule"),
         {
             content: "Send immediately",
-            trigger: '.modal div[name="schedule_mode"] input[data-value="now"]',
+            trigger: '.o_form_view div[name="schedule_mode"] input[data-value="now"]',
             run: "click",
         },
         next(),
@@ -126,15 +126,15 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("launch"),
         {
             content: "Nothing is missing",
-            trigger: ".modal .alert-success",
+            trigger: ".o_form_view .alert-success",
         },
         {
             content: "The action's audience is shown",
-            trigger: '.modal div[name="launch_line_ids"] td[name="final"]:contains(1)',
+            trigger: '.o_form_view div[name="launch_line_ids"] td[name="final"]:contains(1)',
         },
         {
             content: "Launch",
-            trigger: '.modal .modal-footer button[name="action_launch"]',
+            trigger: '.o_form_view .o_form_statusbar button[name="action_launch"]',
             run: "click",
         },
         {
