@@ -79,6 +79,7 @@
     ],
     "assets": {
         "web.assets_backend": [
+            "campaign_manager/static/src/actions/**/*",
             "campaign_manager/static/src/views/**/*",
         ],
         "web.report_assets_common": [

@@ -1142,11 +1142,25 @@ class CampaignAction(models.Model):
             "context": {"campaign_content": True},
         }
 
+    def action_view_send_time(self):
+        """The send-time suggestion, worked out now (it reads the past opens and clicks of all the
+        contacts of the targets, so the action's form does not compute it each time it opens)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Send-Time Suggestion"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("campaign_manager.campaign_action_view_form_send_time").id, "form")],
+            "target": "new",
+        }
+
     def action_apply_send_time(self):
         """Move the action to the next suggested weekday and hour (see ``send_time_summary``)."""
         self.ensure_one()
         if self.channel != "email" or not self.send_time_weekday:
-            raise UserError(self.env._("There is no send-time suggestion to apply: see why on the action's Email tab."))
+            raise UserError(self.env._("There is no send-time suggestion to apply: Suggest a Send Time says why."))
         if self.schedule_type == "after":
             raise UserError(
                 self.env._("The action “%(name)s” follows another action: its time comes from it.", name=self.name)
@@ -1650,11 +1664,19 @@ class CampaignAction(models.Model):
         self.env["link.tracker"]._campaign_refresh_click_counts()
 
     @api.model
-    def _start_due_runs(self, now=None):
+    def _start_due_runs(self, now=None, actions=None, commit=True):
         """Create the runs that are due (and their touchpoints), one action at a time, each locked
-        so that several workers never start the same run twice."""
+        so that several workers never start the same run twice.
+
+        :param actions: only these actions (default: every action of the active campaigns)
+        :param bool commit: commit after each action (the job); the launch starts its runs in the
+            user's transaction instead
+        """
         now = now or fields.Datetime.now()
-        candidates = self.search([("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")])
+        domain = [("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")]
+        if actions is not None:
+            domain.append(("id", "in", actions.ids))
+        candidates = self.search(domain)
         runs = self.env["campaign.action.run"]
         for action_id in candidates.ids:
             self.env.cr.execute(SQL("SELECT id FROM campaign_action WHERE id = %s FOR UPDATE SKIP LOCKED", action_id))
@@ -1700,7 +1722,8 @@ class CampaignAction(models.Model):
                         )
                     )
             action._update_state_after_run(now)
-            self.env["campaign.action.run"]._commit_batch()
+            if commit:
+                self.env["campaign.action.run"]._commit_batch()
         return runs
 
     def _next_due(self, now):

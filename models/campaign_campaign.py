@@ -181,11 +181,38 @@ class CampaignCampaign(models.Model):
     )
     action_count = fields.Integer(string="Actions Count", compute="_compute_counts")
     target_count = fields.Integer(string="Targets Count", compute="_compute_counts")
-    touchpoint_count = fields.Integer(string="Touchpoints Count", compute="_compute_counts")
+    touchpoint_count = fields.Integer(
+        string="Touchpoints Count",
+        compute="_compute_counts",
+        help="Touchpoints planned or carried out (sent, done, opened...); the contacts a run excluded, with "
+        "their reason, and the cancelled touchpoints are not counted.",
+    )
+    # One definition of the audience: the figures of Calculate, for the channel of the campaign's first
+    # action that reaches contacts (email without one), as the targets stand right now.
+    audience_channel = fields.Selection(
+        selection=CHANNELS,
+        string="Counted For",
+        compute="_compute_audience",
+        help="Channel the audience figures are counted for: that of the campaign's first action reaching "
+        "contacts (email while there is none). Calculate counts them for any channel or action.",
+    )
     audience_size = fields.Integer(
-        compute="_compute_audience_size",
-        help="Distinct active contacts across all the campaign's targets, before the exclusions "
-        "of each channel (use Calculate for those).",
+        string="Reachable Now",
+        compute="_compute_audience",
+        help="Distinct contacts of the targets the campaign can reach right now on the channel counted, once "
+        "contacts found in several targets are counted once and the excluded ones are left out: the final "
+        "figure of Calculate. Dynamic targets are read again each time, so it follows their filters and lists.",
+    )
+    audience_excluded = fields.Integer(
+        string="Excluded Now",
+        compute="_compute_audience",
+        help="Distinct contacts of the targets left out right now on the channel counted: archived, without "
+        "usable address, blacklisted, opted out, already reached, or sharing an address with another "
+        "contact. Calculate shows how many for each reason.",
+    )
+    audience_figures = fields.Json(
+        compute="_compute_audience",
+        help="Technical: the Calculate figures behind the audience fields of the campaign and its targets.",
     )
 
     # Planning and expectations (seed 002)
@@ -359,7 +386,6 @@ class CampaignCampaign(models.Model):
         help="Actual cost / budget × 100 (0 without budget).",
     )
     revenue = fields.Monetary(
-        string="Turnover",
         compute="_compute_figures",
         help="Revenue of the campaign used for the ROI: invoiced, ordered or won, as set in the Settings "
         "(invoiced by default).",
@@ -450,12 +476,12 @@ class CampaignCampaign(models.Model):
         string="ROI (%)",
         compute="_compute_figures",
         digits=(16, 2),
-        help="Return on investment: (turnover - actual cost) / actual cost × 100 (0 without cost).",
+        help="Return on investment: (revenue - actual cost) / actual cost × 100 (0 without cost).",
     )
     revenue_minus_budget = fields.Monetary(
-        string="Turnover - Budget",
+        string="Revenue - Budget",
         compute="_compute_figures",
-        help="Turnover - budget: the ROI as shown in the campaign list (seed 003's formula).",
+        help="Revenue - budget: the ROI as shown in the campaign list (seed 003's formula).",
     )
     # Email analysis (seed 004), over the touchpoints carried out by every action of the campaign.
     sent_count = fields.Integer(
@@ -566,25 +592,63 @@ class CampaignCampaign(models.Model):
 
     def _compute_counts(self):
         counts = {}
-        for model, field in (
-            ("campaign.action", "action_count"),
-            ("campaign.target", "target_count"),
-            ("campaign.touchpoint", "touchpoint_count"),
-            ("campaign.action.run", "run_count"),
+        for model, field, domain in (
+            ("campaign.action", "action_count", []),
+            ("campaign.target", "target_count", []),
+            # the contacts left out at a run are not touchpoints of the campaign: counted apart
+            ("campaign.touchpoint", "touchpoint_count", [("state", "not in", ("excluded", "cancelled"))]),
+            ("campaign.action.run", "run_count", []),
         ):
-            groups = self.env[model]._read_group([("campaign_id", "in", self.ids)], ["campaign_id"], ["__count"])
+            groups = self.env[model]._read_group(
+                [("campaign_id", "in", self.ids), *domain], ["campaign_id"], ["__count"]
+            )
             counts[field] = {campaign.id: count for campaign, count in groups}
         for campaign in self:
             for field, by_campaign in counts.items():
                 campaign[field] = by_campaign.get(campaign.id, 0)
 
-    @api.depends("target_ids")
-    def _compute_audience_size(self):
+    @api.depends(
+        "target_ids",
+        "target_ids.source",
+        "target_ids.target_type",
+        "target_ids.partner_domain",
+        "target_ids.lead_domain",
+        "target_ids.mailing_list_ids",
+        "target_ids.partner_ids",
+        "target_ids.snapshot_date",
+        "target_ids.reach",
+        "target_ids.person_function",
+        "target_ids.person_category_ids",
+        "action_ids.channel",
+        "action_ids.state",
+    )
+    def _compute_audience(self):
+        """The Calculate figures of each campaign, as saved (a form being edited shows those of the
+        saved campaign): one SQL statement per campaign, nothing written. Targets whose filter cannot
+        be applied any more count for nothing here; running or calculating them says why."""
         for campaign in self:
-            if not campaign.id or not campaign.target_ids:
-                campaign.audience_size = 0
-                continue
-            campaign.audience_size = campaign.target_ids._count_distinct_active_partners()
+            origin = campaign._origin
+            channel = origin._audience_default_channel() if origin else "email"
+            targets = origin.target_ids.filtered(lambda t: not t._filter_error()) if origin else origin.target_ids
+            figures = targets._audience_figures(channel)
+            campaign.audience_channel = channel
+            campaign.audience_size = figures["final"]
+            campaign.audience_excluded = sum(figures["excluded"].values())
+            campaign.audience_figures = {
+                "total": figures["total"],
+                "final": figures["final"],
+                "excluded": figures["excluded"],
+                "by_target": {str(target_id): counts for target_id, counts in figures["by_target"].items()},
+            }
+
+    def _audience_default_channel(self):
+        """The channel the campaign's audience is counted for: that of its first action reaching
+        contacts (cancelled ones aside), else email."""
+        self.ensure_one()
+        for action in self.action_ids:
+            if action.state != "cancelled" and action._run_has_audience():
+                return action.channel
+        return "email"
 
     def _compute_late_action_count(self):
         groups = self.env["campaign.action"]._read_group(
@@ -929,6 +993,29 @@ class CampaignCampaign(models.Model):
             )
         return self.env["campaign.campaign.order"]._open_for_campaign(self)
 
+    def _action_show_instead(self, back=False):
+        """Show the campaign's form in place of the screen that returns this (the order once launched),
+        read again so that its figures and smart buttons are those of now.
+
+        :param bool back: that screen was opened from the campaign's form: go back to it
+        """
+        self.ensure_one()
+        return {
+            "type": "ir.actions.client",
+            "tag": "campaign_manager.show_record",
+            "params": {
+                "back": back,
+                "action": {
+                    "type": "ir.actions.act_window",
+                    "res_model": self._name,
+                    "res_id": self.id,
+                    "view_mode": "form",
+                    "views": [(False, "form")],
+                    "target": "current",
+                },
+            },
+        }
+
     def action_view_runs(self):
         """Execution info: runs of the campaign's actions with their counts and errors."""
         return self._action_view_related("campaign_manager.campaign_action_run_action")
@@ -1029,7 +1116,10 @@ class CampaignCampaign(models.Model):
         return self._action_view_related("campaign_manager.campaign_target_action")
 
     def action_view_touchpoints(self):
-        return self._action_view_related("campaign_manager.campaign_touchpoint_action")
+        """The touchpoints the smart button counts; the Excluded filter shows the contacts left out."""
+        action = self._action_view_related("campaign_manager.campaign_touchpoint_action")
+        action["context"]["search_default_filter_not_excluded"] = 1
+        return action
 
     def action_view_late_actions(self):
         action = self._action_view_related("campaign_manager.campaign_action_action")
@@ -1446,7 +1536,7 @@ class CampaignCampaign(models.Model):
             monetary; one entry per key
         """
         labels = {
-            "audience_size": self.env._("Audience"),
+            "audience_size": self.env._("Reachable now"),
             "touchpoint_count": self.env._("Touchpoints"),
             "contacts_reached": self.env._("Contacts reached"),
             "sent_count": self.env._("Sent"),

@@ -20,6 +20,7 @@ from . import test_data_protection
 from . import test_duplicate
 from . import test_execution
 from . import test_faults
+from . import test_first_hour
 from . import test_first_hour_tour
 from . import test_guide
 from . import test_hostile_input

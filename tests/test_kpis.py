@@ -53,7 +53,7 @@ class TestKpis(CampaignCase):
         self.assertEqual("revenue" in by_key, "revenue" in Campaign._fields, "missing fields are skipped")
         self.assertEqual(
             dict(self.env["campaign.kpi.choice"]._fields["metric"]._description_selection(self.env))["audience_size"],
-            "Audience",
+            "Reachable now",
         )
 
     def test_figures_from_touchpoints(self):

@@ -149,7 +149,8 @@ class TestOrder(CampaignCase):
         self.assertEqual(line.action_id, action)
         self.assertEqual((line.total, line.duplicates, line.excluded, line.final), (11, 2, 1, 8))
         result = wizard.action_launch()
-        self.assertEqual((result["res_model"], result["res_id"]), ("campaign.campaign", campaign.id))
+        shown = result["params"]["action"]
+        self.assertEqual((shown["res_model"], shown["res_id"]), ("campaign.campaign", campaign.id))
         self.assertEqual(campaign.state, "active")
         self.assertEqual(action.state, "scheduled")
         self.assertEqual(campaign.order_step, "done")
@@ -177,7 +178,7 @@ class TestOrder(CampaignCase):
         target = wizard.target_ids
         self.assertEqual(wizard.audience_final, 5)
         result = target.with_context(campaign_order_id=wizard.id).action_remove_from_order()
-        self.assertEqual((result["res_model"], result["res_id"]), ("campaign.campaign.order", wizard.id))
+        self.assertIs(result, True, "the web client reloads the order where it is (its breadcrumb entry)")
         self.assertFalse(target.exists())
         self.assertEqual((wizard.audience_total, wizard.audience_final), (0, 0), "the figures follow")
 

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 
 from freezegun import freeze_time
@@ -80,6 +81,26 @@ class TestSendTime(CampaignCase):
             action.send_time_summary,
             "Tuesday at 09:00 (Europe/Paris): 9 of the 20 past opens and clicks of these contacts fell in that hour.",
         )
+
+    def test_suggestion_worked_out_when_asked(self):
+        """The action's form does not compute the suggestion (it reads the past opens and clicks of
+        every contact of the targets): Suggest a Send Time opens it in a dialog of its own."""
+        self._history()
+        action = self.action.with_user(self.user_marketing)
+        form = action.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="action_view_send_time"', form)
+        self.assertNotIn('<field name="send_time_', form, "the form reads no suggestion field")
+        dialog = action.action_view_send_time()
+        self.assertEqual((dialog["res_model"], dialog["res_id"], dialog["target"]), (action._name, action.id, "new"))
+        arch = action.get_views(dialog["views"])["views"]["form"]["arch"]
+        spec = {name: {} for name in re.findall(r'<field name="(send_time_\w+)"', arch)}
+        self.assertIn("send_time_summary", spec)
+        values = action.web_read(spec)[0]
+        self.assertEqual((values["send_time_weekday"], values["send_time_event_count"]), ("1", 20))
+        self.assertTrue(values["send_time_summary"].startswith("Tuesday at 09:00 (Europe/Paris)"))
+        with self.assertRaises(UserError) as ctx:
+            self._email_action(self._campaign("NoHistory")).with_user(self.user_marketing).action_apply_send_time()
+        self.assertIn("Suggest a Send Time says why", str(ctx.exception))
 
     def test_in_another_timezone(self):
         self._history()

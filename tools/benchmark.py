@@ -16,6 +16,10 @@ Steps (issues "Benchmark the campaign pipeline" and "Deliver 100,000 emails in m
   routes    tracking routes (open pixel, click redirect[, landing page]) under load from a second
             process, Odoo running with 2 workers; every hit must be recorded once
   roi       ROI and analysis figures over many touchpoints and analytic lines (when available)
+  screens   server time of the screens a campaign user meets (campaign form, smart buttons, Calculate,
+            launch dialog, action form, each step of the order wizard, Edit Email), in a browser, on the
+            largest size after the ROI step (1,000,000 touchpoints) and on a demo database
+            (tools/bench_screens.py)
 """
 
 import argparse
@@ -229,12 +233,15 @@ def step_resolve(env, ids):
 
 
 def step_generate(env, ids):
+    """The launch of the campaign, which starts its run (an action due now): the run's touchpoints
+    are generated in the launch's own request, so that the campaign's form shows them at once."""
     campaign = env["campaign.campaign"].browse(ids["campaign"])
-    env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+    launch = env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"})
     env.cr.commit()
     start = time.perf_counter()
-    run = env["campaign.action"]._start_due_runs()
+    launch.action_launch()
     elapsed = time.perf_counter() - start
+    run = campaign.run_ids[:1]
     env.cr.execute("SELECT COUNT(*) FROM campaign_touchpoint WHERE run_id = %s", [run.id])
     rows = env.cr.fetchone()[0]
     # this campaign is not delivered (the end-to-end runs deliver the two others)
@@ -585,7 +592,70 @@ def step_roi(env, ids):
     return figures
 
 
-STEPS = {"resolve": step_resolve, "generate": step_generate, "roi": step_roi}
+SCREENS_LOGIN = "bench.screens"
+SCREENS_PASSWORD = "bench.screens"
+
+
+def screens_user(env):
+    """The campaign user the screens are walked as: Marketing Campaigns / User only."""
+    user = env["res.users"].with_context(active_test=False).search([("login", "=", SCREENS_LOGIN)])
+    if not user:
+        user = env["res.users"].create(
+            {
+                "name": "Bench Screens",
+                "login": SCREENS_LOGIN,
+                "password": SCREENS_PASSWORD,
+                "email": "bench.screens@example.com",
+                "group_ids": [
+                    (6, 0, [env.ref("base.group_user").id, env.ref("campaign_manager.group_campaign_user").id])
+                ],
+            }
+        )
+    return user
+
+
+def step_screens_setup(env, ids):
+    """What the screens show at scale: the first ROI campaign (100,000 touchpoints of its own among
+    1,000,000) gets the three overlapping targets of the benchmark's campaign, and a draft campaign
+    with the same targets, an email from a template and an email written in Email Marketing is ready
+    to be ordered (resumed at its contacts step)."""
+    user = screens_user(env)
+    source = env["campaign.campaign"].browse(ids["campaign"])
+    shown = env["campaign.campaign"].browse(ids["campaigns"][0])
+    draft = env["campaign.campaign"].create({"name": "BenchOrder", "order_step": "contacts", "user_id": user.id})
+    for campaign in (shown, draft):
+        for target in source.target_ids:
+            target.copy({"campaign_id": campaign.id, "name": target.name})
+    template = env["mail.template"].search([("name", "=", "bench")], limit=1)
+    env["campaign.action"].create(
+        {"campaign_id": draft.id, "name": "Offer", "channel": "email", "mail_template_id": template.id}
+    )
+    written = env["campaign.action"].create({"campaign_id": draft.id, "name": "Written email", "channel": "email"})
+    written.action_edit_email()
+    written.mailing_id.write({"subject": SUBJECT, "body_arch": BODY, "body_html": BODY})
+    env.cr.commit()
+    return {"campaign": shown.name, "order": draft.name, "login": SCREENS_LOGIN, "password": SCREENS_PASSWORD}
+
+
+def step_screens_setup_demo(env, ids):
+    """The demo database's screens: JanOffers (active, every channel) and the draft NewsletterSeptember."""
+    screens_user(env)
+    env.cr.commit()
+    return {
+        "campaign": "JanOffers",
+        "order": "NewsletterSeptember",
+        "login": SCREENS_LOGIN,
+        "password": SCREENS_PASSWORD,
+    }
+
+
+STEPS = {
+    "resolve": step_resolve,
+    "generate": step_generate,
+    "roi": step_roi,
+    "screens_setup": step_screens_setup,
+    "screens_setup_demo": step_screens_setup_demo,
+}
 
 
 def run_step(args):
@@ -705,6 +775,61 @@ def serve_and_load(args, db, ids, urls, workers):
 
 
 ROUTES = ("pixel", "click", "landing")
+
+
+def measure_screens(args, db, screens):
+    """Odoo serving ``db`` (threaded, no cron, request lines logged), and tools/bench_screens.py
+    walking the screens in headless Chromium as the campaign user of ``screens``."""
+    import socket  # noqa: PLC0415
+
+    if not args.screens_python:
+        print("   screens   skipped: no Playwright virtualenv given (--screens-python)", flush=True)
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = ROOT / "var" / f"bench_screens_{db}.log"
+    out = ROOT / "var" / f"bench_screens_{db}.json"
+    log.parent.mkdir(exist_ok=True)
+    log.unlink(missing_ok=True)
+    server = subprocess.Popen(
+        [
+            *args.odoo_bin.split(),
+            "-c",
+            args.config,
+            "-d",
+            db,
+            "--workers=0",
+            "--max-cron-threads=0",
+            f"--http-port={port}",
+            "--log-level=info",
+            f"--logfile={log}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(port)
+        command = [
+            args.screens_python,
+            str(ROOT / "tools" / "bench_screens.py"),
+            f"--url=http://127.0.0.1:{port}",
+            f"--db={db}",
+            f"--log={log}",
+            f"--login={screens['login']}",
+            f"--password={screens['password']}",
+            f"--campaign={screens['campaign']}",
+            f"--order={screens['order']}",
+            f"--out={out}",
+        ]
+        # a first walk loads the assets and warms the server's caches; the second is measured
+        for attempt in ("warm-up", "measured"):
+            print(f"   screens   {attempt} walk", flush=True)
+            subprocess.run(command, check=True, stdout=None if attempt == "measured" else subprocess.DEVNULL)
+    finally:
+        server.terminate()
+        server.wait(60)
+    return json.loads(out.read_text())
 
 
 def load(port, url_file, script, seconds):
@@ -996,6 +1121,15 @@ def main():
     parser.add_argument("--odoo-bin", default=f"{sys.executable} -m odoo", help="command starting Odoo")
     parser.add_argument("--route-seconds", type=int, default=15)
     parser.add_argument("--routes-every-size", action="store_true", help="measure the routes at every size")
+    parser.add_argument("--db-prefix", default="campaign_bench", help="the per-size databases are <prefix>_<size>")
+    parser.add_argument("--screens-python", help="Python of a virtualenv with Playwright (tools/bench.sh makes it)")
+    parser.add_argument("--demo-db", help="demo database whose screens are measured too")
+    parser.add_argument("--no-screens", action="store_true", help="skip the screens step")
+    parser.add_argument(
+        "--screens-only",
+        action="store_true",
+        help="only what the screens step needs: setup, generation and the ROI data on the largest size, then screens",
+    )
     args = parser.parse_args()
     if args.step == "scheduler":
         return run_scheduler(args)
@@ -1017,8 +1151,12 @@ def main():
     sink = BenchSink()
     sink.controller.start()
     results = {}
+    if args.demo_db:
+        print(f"== demo database {args.demo_db}", flush=True)
+        screens = call_step(args, "screens_setup_demo", args.demo_db, ids="{}")
+        results["demo"] = {"screens": measure_screens(args, args.demo_db, screens)}
     try:
-        for n in sizes:
+        for n in [largest] if args.screens_only else sizes:
             db = f"{prefix}_{n}"
             psql(f'DROP DATABASE IF EXISTS "{db}"')
             psql(f'CREATE DATABASE "{db}" TEMPLATE "{args.template}"')
@@ -1028,23 +1166,25 @@ def main():
             for step in ("resolve", "generate"):
                 figures[step] = call_step(args, step, db, ids=json.dumps(ids))
                 print(f"   {step:9} {json.dumps(figures[step])}", flush=True)
+            results[n] = figures
             end_to_end = {}
-            for workers in (1, 2):
+            for workers in () if args.screens_only else (1, 2):
                 key = f"campaign_{workers}_worker{'s' if workers > 1 else ''}"
                 figures[key] = end_to_end_campaign(args, db, ids, sink, workers)
                 end_to_end[key] = figures[key]["end_to_end_seconds"]
                 print(f"   {key} {json.dumps(figures[key])}", flush=True)
-            if n in args.mass_sizes:
+            if n in args.mass_sizes and not args.screens_only:
                 figures["mass_mailing"] = end_to_end_mass(args, db, ids, sink)
                 end_to_end["mass_mailing"] = figures["mass_mailing"]["end_to_end_seconds"]
                 print(f"   mass_mailing {json.dumps(figures['mass_mailing'])}", flush=True)
             figures["end_to_end_seconds"] = end_to_end
-            size = figures["campaign_1_worker"]["average_bytes"]
-            figures["smtp_limit"] = smtp_limit(args, sink, min(ids["final"], args.limit_sample), size)
-            figures["smtp_limit_mails_per_second"] = figures["smtp_limit"]["mails_per_second"]
-            print(f"   smtp_limit {json.dumps(figures['smtp_limit'])}", flush=True)
+            if not args.screens_only:
+                size = figures["campaign_1_worker"]["average_bytes"]
+                figures["smtp_limit"] = smtp_limit(args, sink, min(ids["final"], args.limit_sample), size)
+                figures["smtp_limit_mails_per_second"] = figures["smtp_limit"]["mails_per_second"]
+                print(f"   smtp_limit {json.dumps(figures['smtp_limit'])}", flush=True)
             routes_ids = dict(ids, action=ids["action_one"])
-            if not args.no_routes and (n == largest or args.routes_every_size):
+            if not args.no_routes and not args.screens_only and (n == largest or args.routes_every_size):
                 figures["routes"] = measure_routes(args, db, routes_ids)
                 print(f"   {'routes':9} {json.dumps(figures['routes'])}", flush=True)
             if n == largest and not args.no_roi:
@@ -1058,7 +1198,11 @@ def main():
                 figures["roi"] = call_step(args, "roi", db, ids=json.dumps(roi_ids))
                 figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
                 print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
-            results[n] = figures
+                if not args.no_screens:
+                    screens = call_step(
+                        args, "screens_setup", db, ids=json.dumps(dict(ids, campaigns=roi_ids["campaigns"]))
+                    )
+                    figures["screens"] = measure_screens(args, db, screens)
             if not args.keep:
                 psql(f'DROP DATABASE IF EXISTS "{db}"')
     finally:
@@ -1091,8 +1235,33 @@ def roi_figure(figures, name):
     return f"{figures['roi'][name + '_first_seconds']:.2f} / {figures['roi'][name + '_again_seconds']:.2f}"
 
 
+def report_screens(results):
+    """One row per screen: requests, SQL queries and server time (ms), on each database measured."""
+    columns = [(key, figures["screens"]) for key, figures in results.items() if figures.get("screens")]
+    if not columns:
+        return
+    names = list(dict.fromkeys(name for _key, screens in columns for name in screens))
+    heads = ["demo database" if key == "demo" else f"{key:,} contacts" for key, _screens in columns]
+    print("\nScreens (requests / SQL queries / server ms, slowest request ms):")
+    print("\n| screen | " + " | ".join(heads) + " |")
+    print("|---|" + "---|" * len(columns))
+    for name in names:
+        cells = []
+        for _key, screens in columns:
+            figure = screens.get(name)
+            cells.append(
+                f"{figure['requests']} / {figure['queries']} / {figure['server_ms']:,} ({figure['slowest_ms']:,})"
+                if figure
+                else "-"
+            )
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def report(results):
-    sizes = sorted(results)
+    report_screens(results)
+    sizes = sorted(n for n, figures in results.items() if isinstance(n, int) and "end_to_end_seconds" in figures)
+    if not sizes:
+        return
     print("\n| step | " + " | ".join(f"{n:,}" for n in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
 

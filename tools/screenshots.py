@@ -228,23 +228,21 @@ def shot_order(s):
     s.click('.o_main_navbar [data-menu-xmlid="campaign_manager.campaign_campaign_menu_main"]')
     s.click(
         '.dropdown-item[data-menu-xmlid="campaign_manager.campaign_campaign_order_menu"]',
-        '.modal .o_statusbar_status button[data-value="summary"][aria-checked="true"]',
+        '.o_form_view .o_statusbar_status button[data-value="summary"][aria-checked="true"]',
     )
     s.shot("order-start")
-    s.close_dialogs()
     # The demo order AutumnLaunch stopped at the media step: Resume Order, then back to the contacts.
     campaign_form(s, "campaign_manager.campaign_order_autumn_demo")
     s.click(
         ".o_form_view .o_statusbar_buttons button[name=action_order]",
-        '.modal .o_statusbar_status button[data-value="media"][aria-checked="true"]',
+        '.o_form_view .o_statusbar_status button[data-value="media"][aria-checked="true"]',
     )
     s.shot("order-media")
     s.click(
-        ".modal .modal-footer button[name=action_back]",
-        '.modal .o_statusbar_status button[data-value="contacts"][aria-checked="true"]',
+        ".o_form_view .o_form_statusbar button[name=action_back]",
+        '.o_form_view .o_statusbar_status button[data-value="contacts"][aria-checked="true"]',
     )
     s.shot("order-contacts")
-    s.close_dialogs()
 
 
 def shot_launch(s):
@@ -259,11 +257,13 @@ def shot_actions(s):
     action = s.ref("campaign_manager.campaign_action_janoffers_sms_demo")
     s.open(f"action-campaign_manager.campaign_action_action/{action}", ".o_form_view .o_notebook")
     s.shot("action-followup")
-    # A recurring email with its send-time suggestion, from the past opens of its contacts.
+    # A recurring email and its send-time suggestion (Suggest a Send Time), from the past opens of its contacts.
     action = s.ref("campaign_manager.campaign_action_fidelity_email_demo")
     s.open(f"action-campaign_manager.campaign_action_action/{action}", ".o_form_view .o_notebook")
     s.tab("email")
+    s.click(".o_form_view button[name=action_view_send_time]", ".modal .o_form_view .alert-info")
     s.shot("email-action")
+    s.close_dialogs()
 
 
 def shot_email_editor(s):

@@ -27,7 +27,9 @@ class CampaignCampaignCalculate(models.TransientModel):
         precompute=True,
     )
     total = fields.Integer(
-        string="Contacts in Targets", readonly=True, help="Contacts over all targets, before de-duplication."
+        string="Found in Targets",
+        readonly=True,
+        help="Contacts found by each target, added up: a contact found by two targets counts twice.",
     )
     duplicates = fields.Integer(
         string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
@@ -42,7 +44,15 @@ class CampaignCampaignCalculate(models.TransientModel):
         readonly=True,
         help="Different contacts sharing one email address or phone number: one is kept.",
     )
-    final = fields.Integer(string="Contacts Reached", readonly=True, help="Contacts the campaign will really reach.")
+    final = fields.Integer(
+        string="Reachable Now",
+        readonly=True,
+        help="Distinct contacts the campaign can reach right now on this channel: found in the targets, "
+        "counted once, the excluded ones left out. The campaign's Reachable Now is this figure.",
+    )
+    excluded_total = fields.Integer(
+        string="Excluded", readonly=True, help="Distinct contacts left out, whatever the reason (detailed below)."
+    )
     audience_less = fields.Boolean(
         string="Reaches No Contact",
         readonly=True,
@@ -55,8 +65,8 @@ class CampaignCampaignCalculate(models.TransientModel):
             if wizard.action_id:
                 wizard.channel = wizard.action_id.channel
             elif not wizard.channel:
-                channels = wizard.campaign_id.action_ids.mapped("channel")
-                wizard.channel = channels[0] if channels else "email"
+                # the channel the campaign's Reachable Now is counted for, so that both figures match
+                wizard.channel = wizard.campaign_id._audience_default_channel() if wizard.campaign_id else "email"
 
     @api.constrains("campaign_id", "action_id")
     def _check_access_campaign(self):
@@ -101,6 +111,7 @@ class CampaignCampaignCalculate(models.TransientModel):
                     "excluded_opted_out": excluded.get("opted_out", 0),
                     "excluded_already_reached": excluded.get("already_reached", 0),
                     "excluded_duplicate": excluded.get("duplicate", 0),
+                    "excluded_total": sum(excluded.values()),
                     "final": stats["final"],
                     "audience_less": stats.get("audience_less", False),
                 }

@@ -9,10 +9,22 @@ class CampaignCampaignLaunchLine(models.TransientModel):
     wizard_id = fields.Many2one("campaign.campaign.launch", required=True, ondelete="cascade")
     action_id = fields.Many2one("campaign.action", readonly=True)
     channel = fields.Selection(related="action_id.channel")
-    total = fields.Integer(string="Contacts in Targets", readonly=True)
-    duplicates = fields.Integer(string="Duplicates Removed", readonly=True)
-    excluded = fields.Integer(readonly=True, help="Archived, without usable address, blacklisted, opted out...")
-    final = fields.Integer(string="Contacts Reached", readonly=True)
+    total = fields.Integer(
+        string="Found in Targets",
+        readonly=True,
+        help="Contacts found by each of the action's targets, added up: a contact found by two targets counts twice.",
+    )
+    duplicates = fields.Integer(
+        string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
+    )
+    excluded = fields.Integer(
+        readonly=True,
+        help="Distinct contacts left out: archived, without usable address, blacklisted, opted out, already "
+        "reached, or sharing an address with another contact (Calculate shows each reason).",
+    )
+    final = fields.Integer(
+        string="Reachable Now", readonly=True, help="Distinct contacts the action can reach right now."
+    )
 
     @api.constrains("wizard_id", "action_id")
     def _check_access_campaign(self):

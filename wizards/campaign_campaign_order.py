@@ -50,7 +50,10 @@ class CampaignCampaignOrder(models.TransientModel):
         default="manual",
         help="Each addition becomes a target of the campaign; contacts found in several targets are reached once.",
     )
-    target_name = fields.Char(help="Name of the target to add (default: after its source).")
+    target_name = fields.Char(
+        help="Name of the target to add (default: after what it selects: the contacts, the filter, the lists "
+        "or the file)."
+    )
     target_type = fields.Selection(
         selection=[("dynamic", "Dynamic"), ("static", "Static")],
         string="Kind",
@@ -76,13 +79,33 @@ class CampaignCampaignOrder(models.TransientModel):
         default="email",
         help="Channel whose exclusions (no usable address, blacklist, opt-outs...) the figures apply.",
     )
-    audience_total = fields.Integer(string="Contacts in Targets", readonly=True)
-    audience_duplicates = fields.Integer(string="Duplicates Removed", readonly=True)
+    audience_total = fields.Integer(
+        string="Found in Targets",
+        readonly=True,
+        help="Contacts found by each target, added up: a contact found by two targets counts twice.",
+    )
+    audience_duplicates = fields.Integer(
+        string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
+    )
     audience_contacts = fields.Integer(string="Distinct Contacts", readonly=True)
     audience_excluded = fields.Integer(
-        string="Excluded", readonly=True, help="Archived, without usable address, blacklisted, opted out..."
+        string="Excluded", readonly=True, help="Distinct contacts left out, for the reasons listed below."
     )
-    audience_final = fields.Integer(string="Contacts Reached", readonly=True)
+    audience_archived = fields.Integer(string="Archived", readonly=True)
+    audience_no_address = fields.Integer(string="No Usable Address", readonly=True)
+    audience_blacklisted = fields.Integer(string="Blacklisted", readonly=True)
+    audience_opted_out = fields.Integer(string="Opted Out", readonly=True)
+    audience_already_reached = fields.Integer(string="Already Reached", readonly=True)
+    audience_same_address = fields.Integer(
+        string="Same Address",
+        readonly=True,
+        help="Different contacts sharing one email address or phone number: one is kept.",
+    )
+    audience_final = fields.Integer(
+        string="Reachable Now",
+        readonly=True,
+        help="Distinct contacts the campaign can reach right now on the channel counted: the campaign's Reachable Now.",
+    )
 
     # Media
     line_ids = fields.One2many("campaign.campaign.order.line", "wizard_id", string="Actions")
@@ -123,6 +146,9 @@ class CampaignCampaignOrder(models.TransientModel):
 
     # Launch
     launch_id = fields.Many2one("campaign.campaign.launch", readonly=True)
+    opened_from_form = fields.Boolean(
+        readonly=True, help="Technical: the order was resumed from the campaign's form, which the launch goes back to."
+    )
     launch_line_ids = fields.One2many(related="launch_id.line_ids", string="Audience")
     missing = fields.Text(compute="_compute_missing", help="What must be completed before launching.")
 
@@ -149,6 +175,15 @@ class CampaignCampaignOrder(models.TransientModel):
         for wizard in self:
             missing = wizard._missing_for_launch() if wizard.step == "launch" and wizard.campaign_id else []
             wizard.missing = "\n".join(f"- {item}" for item in missing) or False
+
+    @api.depends("campaign_id.name")
+    def _compute_display_name(self):
+        for wizard in self:
+            wizard.display_name = (
+                self.env._("Order of %(campaign)s", campaign=wizard.campaign_id.name)
+                if wizard.campaign_id
+                else self.env._("Order a Campaign")
+            )
 
     def _selection_scope(self):
         return self.env["campaign.campaign"]._fields["scope"]._description_selection(self.env)
@@ -200,7 +235,7 @@ class CampaignCampaignOrder(models.TransientModel):
         self.campaign_id._reach_order_step(next_step)
         self.step = next_step
         self._enter_step()
-        return self._action_reopen()
+        return True  # the web client reloads the order where it is: its breadcrumb entry stays one
 
     def action_back(self):
         self.ensure_one()
@@ -208,19 +243,19 @@ class CampaignCampaignOrder(models.TransientModel):
         if index:
             self.step = WIZARD_STEP_KEYS[index - 1]
             self._enter_step()
-        return self._action_reopen()
+        return True
 
     def action_add_targets(self):
         """Add the contacts given at the contacts step as a target of the campaign."""
         self.ensure_one()
         self._add_target(explicit=True)
         self._refresh_counts()
-        return self._action_reopen()
+        return True
 
     def action_recalculate(self):
         self.ensure_one()
         self._refresh_counts()
-        return self._action_reopen()
+        return True
 
     def action_add_action(self):
         """Quick add of an action of the chosen channel (its content is then edited on the action)."""
@@ -238,7 +273,7 @@ class CampaignCampaignOrder(models.TransientModel):
         self.env["campaign.action"].create(values)
         self.write({"new_action_name": False, "new_mail_template_id": False})
         self._refresh_lines()
-        return self._action_reopen()
+        return True
 
     def action_launch(self):
         """Launch the campaign once every step is complete, through the launch wizard's logic."""
@@ -260,14 +295,7 @@ class CampaignCampaignOrder(models.TransientModel):
             {"campaign_id": campaign.id, "mode": "planned"}
         )
         launch.action_launch()  # marks the order done
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "campaign.campaign",
-            "res_id": campaign.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+        return campaign._action_show_instead(back=self.opened_from_form)
 
     # ------------------------------------------------------------------
     # STEPS
@@ -284,12 +312,15 @@ class CampaignCampaignOrder(models.TransientModel):
                 "campaign_type": campaign.campaign_type,
                 "date_start": campaign.date_start,
                 "date_end": campaign.date_end,
+                "opened_from_form": bool(self.env.context.get("campaign_order_from_form")),
             }
         )
         wizard._enter_step()
         return wizard._action_reopen()
 
     def _action_reopen(self):
+        """The order in the main area of the web client (a breadcrumb entry of its own, which the
+        Email Marketing editor and the action forms opened from it come back to)."""
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -298,8 +329,7 @@ class CampaignCampaignOrder(models.TransientModel):
             "res_id": self.id,
             "view_mode": "form",
             "views": [(False, "form")],
-            "target": "new",
-            "context": {"dialog_size": "extra-large"},
+            "target": "current",
         }
 
     def _enter_step(self):
@@ -458,7 +488,6 @@ class CampaignCampaignOrder(models.TransientModel):
         :return: the new campaign.target, or an empty recordset when nothing was given
         """
         self.ensure_one()
-        labels = dict(self.env["campaign.target"]._fields["source"]._description_selection(self.env))
         source = self.target_source
         values = {"campaign_id": self.campaign_id.id, "source": source}
         given = False
@@ -485,7 +514,7 @@ class CampaignCampaignOrder(models.TransientModel):
                     self.env._("Pick contacts, build a filter, choose mailing lists or a file to import first.")
                 )
             return self.env["campaign.target"]
-        values["name"] = self.target_name or (source == "file" and self.import_filename) or labels[source]
+        values["name"] = self.target_name  # empty: named after what it selects
         target = self.env["campaign.target"].create(values)
         self.write(
             {
@@ -503,12 +532,19 @@ class CampaignCampaignOrder(models.TransientModel):
         """The Calculate figures of the campaign's targets for the chosen channel."""
         for wizard in self.filtered("campaign_id"):
             stats = wizard.campaign_id._resolve_recipients(wizard.count_channel or "email")
+            excluded = stats["excluded"]
             wizard.write(
                 {
                     "audience_total": stats["total"],
                     "audience_duplicates": stats["duplicates"],
                     "audience_contacts": stats["contacts"],
-                    "audience_excluded": sum(stats["excluded"].values()),
+                    "audience_excluded": sum(excluded.values()),
+                    "audience_archived": excluded.get("archived", 0),
+                    "audience_no_address": excluded.get("no_address", 0),
+                    "audience_blacklisted": excluded.get("blacklisted", 0),
+                    "audience_opted_out": excluded.get("opted_out", 0),
+                    "audience_already_reached": excluded.get("already_reached", 0),
+                    "audience_same_address": excluded.get("duplicate", 0),
                     "audience_final": stats["final"],
                 }
             )

@@ -1,92 +1,321 @@
 import { registry } from "@web/core/registry";
 
-/** Launch a campaign "Immediately": the chatter says its actions start immediately. */
-registry.category("web_tour.tours").add("campaign_launch_note_tour", {
+/**
+ * The first hour of a marketing user (issue 16): each tour walks one screen a new campaign user meets
+ * and checks, in the page, what it shows. Run as a user holding only Marketing Campaigns / User.
+ */
+
+/** The order (in the main area, not a dialog) is at the step ``step``. */
+const orderAt = (step) => ({
+    content: `The order is at the step ${step}, in the main area`,
+    trigger: `body:not(:has(.modal)) .o_form_view .o_statusbar_status button[data-value="${step}"][aria-checked="true"]`,
+});
+
+/** Fail the tour unless ``check()`` is true (the tour's message says what was expected). */
+const expect = (content, trigger, check) => ({
+    content,
+    trigger,
+    run() {
+        const problem = check(this.anchor);
+        if (problem) {
+            throw new Error(`${content}: ${problem}`);
+        }
+    },
+});
+
+/** The texts of the elements matching ``selector`` that do not fit their box (cut with an ellipsis). */
+const cutTexts = (selector) =>
+    [...document.querySelectorAll(selector)]
+        .filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1)
+        .map((el) => el.textContent.trim());
+
+// 1. Editing content from the order comes back to the same step.
+registry.category("web_tour.tours").add("campaign_order_return_tour", {
     steps: () => [
         {
-            content: "Launch the campaign",
-            trigger: ".o_form_view .o_form_statusbar button[name=action_launch]",
+            content: "Resume the order from the campaign",
+            trigger: '.o_form_view button[name="action_order"]',
+            run: "click",
+        },
+        orderAt("media"),
+        {
+            content: "The order has a breadcrumb entry of its own",
+            trigger: ".o_breadcrumb .o_last_breadcrumb_item:contains(Order of FirstHourMedia)",
+        },
+        {
+            content: "Open the action's form from the order",
+            trigger: '.o_form_view div[name="line_ids"] tr:contains(First hour letter) button[name="action_open"]',
             run: "click",
         },
         {
-            content: "Immediately is chosen",
-            trigger: ".modal .o_field_widget[name=mode] input[data-value=now]:checked",
+            content: "The action's form opens above the order",
+            trigger: '.o_form_view .o_breadcrumb .breadcrumb-item:contains(Order of FirstHourMedia)',
+        },
+        {
+            content: "Back to the order through the breadcrumb",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(Order of FirstHourMedia)",
+            run: "click",
+        },
+        orderAt("media"),
+        {
+            content: "Edit the email of the email action",
+            trigger: '.o_form_view div[name="line_ids"] tr:contains(First hour email) button[name="action_edit_email"]',
+            run: "click",
+        },
+        {
+            content: "The Email Marketing editor opens above the order (its choice of themes shown: loaded)",
+            trigger:
+                '.o_form_view:has(.o_mailing_template_preview_wrapper) .o_breadcrumb .breadcrumb-item:contains(Order of FirstHourMedia)',
+        },
+        {
+            content: "Back to the order through the breadcrumb",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(Order of FirstHourMedia)",
+            run: "click",
+        },
+        orderAt("media"),
+        {
+            content: "The order shows its actions again, at the same step",
+            trigger: '.o_form_view div[name="line_ids"] td[name="name"]:contains(First hour email)',
+        },
+    ],
+});
+
+// 2. One audience figure: Reachable Now = Calculate's final count, with the breakdown one click away.
+registry.category("web_tour.tours").add("campaign_audience_figures_tour", {
+    steps: () => [
+        {
+            content: "The campaign's Reachable Now is Calculate's final count (6 contacts found, 2 excluded)",
+            trigger: '.o_form_view div[name="audience_size"]:contains(4)',
+        },
+        {
+            content: "the excluded ones are counted next to it",
+            trigger: '.o_form_view div[name="audience_excluded"]:contains(2)',
+        },
+        {
+            content: "A mailing list target: found 4 (its opted-out subscriber included), 1 excluded, 3 reachable",
+            trigger:
+                '.o_form_view div[name="target_ids"] tr:contains(FH Newsletter):has(td[name="recipient_count"]:contains(4)):has(td[name="excluded_count"]:contains(1)):has(td[name="reachable_count"]:contains(3))',
+        },
+        {
+            content: "The breakdown is one click away",
+            trigger: '.o_form_view div[name="audience"] button[name="action_calculate"]',
+            run: "click",
+        },
+        {
+            content: "Calculate gives the same final count",
+            trigger: '.modal div[name="final"]:contains(4)',
+        },
+        {
+            content: "with the reason of each exclusion: the opted-out subscriber",
+            trigger: '.modal div[name="excluded_opted_out"]:contains(1)',
+        },
+        {
+            content: "and the blacklisted contact",
+            trigger: '.modal div[name="excluded_blacklisted"]:contains(1)',
+        },
+        {
+            content: "Close Calculate",
+            trigger: ".modal .modal-footer button.btn-secondary",
+            run: "click",
+        },
+        {
+            content: "Resume the order",
+            trigger: 'body:not(:has(.modal)) .o_form_view button[name="action_order"]',
+            run: "click",
+        },
+        orderAt("contacts"),
+        {
+            content: "The order's Calculate gives the same final count",
+            trigger: '.o_form_view div[name="audience_final"]:contains(4)',
+        },
+        {
+            content: "and the reasons of its exclusions: opted out",
+            trigger: '.o_form_view div[name="audience_opted_out"]:contains(1)',
+        },
+        {
+            content: "blacklisted",
+            trigger: '.o_form_view div[name="audience_blacklisted"]:contains(1)',
+        },
+    ],
+});
+
+// 2 (end). The Touchpoints smart button counts the touchpoints, not the contacts left out.
+registry.category("web_tour.tours").add("campaign_touchpoint_count_tour", {
+    steps: () => [
+        {
+            content: "4 touchpoints: the 2 contacts excluded at the run are not counted",
+            trigger: '.o_form_view button[name="action_view_touchpoints"] .o_stat_value:contains(4)',
+        },
+        {
+            content: "Open them",
+            trigger: '.o_form_view button[name="action_view_touchpoints"]',
+            run: "click",
+        },
+        {
+            content: "The list shows the 4 the button counted",
+            trigger: ".o_pager_counter:contains(4)",
+        },
+    ],
+});
+
+// 4. Names and labels.
+registry.category("web_tour.tours").add("campaign_names_tour", {
+    steps: () => [
+        {
+            content: "A target is named after what it selects: the filter in words",
+            trigger: '.o_form_view div[name="target_ids"] td[name="name"]:contains(FH VIP)',
+        },
+        {
+            content: "and a mailing list target after the list",
+            trigger: '.o_form_view div[name="target_ids"] td[name="name"]:contains(FH Newsletter)',
+        },
+        expect(
+            "The campaign's name fits in the breadcrumb",
+            ".o_breadcrumb .o_last_breadcrumb_item:contains(FirstHourSpringCollection2027)",
+            () => cutTexts(".o_breadcrumb .o_last_breadcrumb_item span").join(", ")
+        ),
+        {
+            content: "Open the Actions tab",
+            trigger: '.o_form_view .o_notebook a.nav-link[name="actions"]',
+            run: "click",
+        },
+        expect(
+            "Action names fit in the campaign's list of actions",
+            '.o_form_view div[name="action_ids"] td[name="name"]:contains(Spring collection preview)',
+            () => cutTexts('.o_form_view div[name="action_ids"] td[name="name"]').join(", ")
+        ),
+        {
+            content: "Resume the order at its launch step",
+            trigger: '.o_form_view button[name="action_order"]',
+            run: "click",
+        },
+        orderAt("launch"),
+        expect(
+            "The launch step's columns say what each counts, without being cut",
+            '.o_form_view div[name="launch_line_ids"] th[data-name="final"]',
+            () => {
+                const labels = [...document.querySelectorAll('div[name="launch_line_ids"] th[data-name]')].map(
+                    (th) => th.textContent.trim()
+                );
+                const wanted = ["Found in Targets", "Duplicates Removed", "Excluded", "Reachable Now"];
+                const missing = wanted.filter((label) => !labels.includes(label));
+                const cut = cutTexts('div[name="launch_line_ids"] th[data-name] .d-block, div[name="launch_line_ids"] th[data-name] span');
+                return (missing.length && `missing ${missing.join(", ")} in ${labels.join(" | ")}`) ||
+                    (cut.length && `cut: ${cut.join(", ")}`);
+            }
+        ),
+        {
+            content: "Back to the campaign",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(FirstHourSpringCollection2027)",
+            run: "click",
+        },
+        {
+            content: "Back to the list of campaigns",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(Campaigns)",
+            run: "click",
+        },
+        expect(
+            "The list says Revenue, the same word as the campaign's form and report",
+            ".o_list_view th[data-name=revenue]",
+            (th) => (th.textContent.trim() === "Revenue" ? "" : `the column reads ${th.textContent.trim()}`)
+        ),
+        expect(
+            "Campaign names fit in the list",
+            ".o_list_view td[name=name]:contains(FirstHourSpringCollection2027)",
+            () => cutTexts(".o_list_view td[name=name]").join(", ")
+        ),
+    ],
+});
+
+// 4 (French). The same labels in French.
+registry.category("web_tour.tours").add("campaign_names_fr_tour", {
+    steps: () => [
+        {
+            content: "A target named after its filter, in French",
+            trigger: '.o_form_view div[name="target_ids"] td[name="name"]:contains(Étiquettes : FH VIP)',
+        },
+        {
+            content: "Back to the list of campaigns",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains(Campagnes)",
+            run: "click",
+        },
+        expect(
+            "The list says Chiffre d'affaires",
+            ".o_list_view th[data-name=revenue]",
+            (th) =>
+                th.textContent.trim() === "Chiffre d'affaires" ? "" : `the column reads ${th.textContent.trim()}`
+        ),
+    ],
+});
+
+// 5. After Launch, the smart buttons show the runs and touchpoints without reloading the page.
+registry.category("web_tour.tours").add("campaign_launch_counters_tour", {
+    steps: () => [
+        {
+            content: "Nothing has run yet: no run nor touchpoint to count",
+            trigger:
+                '.o_form_view:not(:has(button[name="action_view_runs"])):not(:has(button[name="action_view_touchpoints"])) button[name="action_view_targets"]',
         },
         {
             content: "Launch",
-            trigger: ".modal footer button[name=action_launch]",
+            trigger: '.o_form_view .o_form_statusbar button[name="action_launch"]',
             run: "click",
         },
         {
-            content: "The chatter says what happened, not 'as planned on each action'",
-            trigger:
-                "body:not(:has(.modal)) .o-mail-Chatter .o-mail-Message:contains(Campaign launched: its actions start immediately.)",
+            content: "Launch immediately",
+            trigger: '.modal div[name="mode"] input[data-value="now"]',
+            run: "click",
         },
         {
-            content: "and nothing else about the launch",
-            trigger: ".o-mail-Chatter:not(:has(.o-mail-Message:contains(as planned on each action)))",
+            content: "Confirm",
+            trigger: '.modal .modal-footer button[name="action_launch"]',
+            run: "click",
+        },
+        {
+            content: "The campaign is active",
+            trigger:
+                'body:not(:has(.modal)) .o_form_view .o_statusbar_status button[data-value="active"][aria-checked="true"]',
+        },
+        {
+            content: "its run is counted at once",
+            trigger: '.o_form_view button[name="action_view_runs"] .o_stat_value:contains(1)',
+        },
+        {
+            content: "and its touchpoints",
+            trigger: '.o_form_view button[name="action_view_touchpoints"] .o_stat_value:contains(2)',
         },
     ],
 });
 
-/** The email of an action, opened from the action: it says who receives it, not "0 records". */
-registry.category("web_tour.tours").add("campaign_content_recipients_tour", {
+// 5 (order). Launched from the order, the campaign's form comes back with its counters up to date.
+registry.category("web_tour.tours").add("campaign_order_launch_counters_tour", {
     steps: () => [
         {
-            content: "Edit the email of the action",
-            trigger: ".o_form_view .o_form_statusbar button[name=action_edit_email]",
+            content: "Resume the order at its launch step",
+            trigger: '.o_form_view button[name="action_order"]',
+            run: "click",
+        },
+        orderAt("launch"),
+        {
+            content: "Launch",
+            trigger: '.o_form_view .o_form_statusbar button[name="action_launch"]',
             run: "click",
         },
         {
-            content: "The mailing says who receives it",
-            trigger:
-                ".o_form_view .o_field_widget[name=campaign_recipients]:contains(The contacts of the action “Winter email” of the campaign TourWinter)",
+            content: "Back on the campaign's form, active",
+            trigger: '.o_form_view .o_statusbar_status button[data-value="active"][aria-checked="true"]',
         },
         {
-            content: "and shows no recipients count of its own",
-            trigger: ".o_form_view:not(:has(.o_field_widget[name=mailing_domain])):not(:has(.o_field_widget[name=mailing_model_id]))",
-        },
-    ],
-});
-
-/** The analysis of an email campaign opens on its message figures. */
-registry.category("web_tour.tours").add("campaign_analysis_tour", {
-    steps: () => [
-        {
-            content: "The smart buttons of the campaign",
-            trigger: ".o_form_view .o-form-buttonbox",
-            run() {
-                // the Analysis button is under "More" when the buttons do not all fit
-                const more = document.querySelector(".o-form-buttonbox .o_button_more");
-                if (more && !document.querySelector(".o-form-buttonbox button[name=action_view_analysis]")) {
-                    more.click();
-                }
-            },
+            content: "the order is no longer in the breadcrumb",
+            trigger: ".o_breadcrumb:not(:contains(Order of)) .o_last_breadcrumb_item:contains(FirstHourOrderLaunch)",
         },
         {
-            content: "Open the analysis of the campaign",
-            trigger: "button[name=action_view_analysis]",
-            run: "click",
+            content: "its run is counted at once",
+            trigger: '.o_form_view button[name="action_view_runs"] .o_stat_value:contains(1)',
         },
         {
-            content: "The pivot shows the emails sent",
-            trigger: ".o_pivot .o_pivot_measure_row:contains(Sent)",
-        },
-        {
-            content: "with their open rate",
-            trigger: ".o_pivot .o_pivot_measure_row:contains(Open Rate (%))",
-        },
-        {
-            content: "per action",
-            trigger: ".o_pivot th.o_pivot_header_cell_closed:contains(Winter email)",
-        },
-        {
-            content: "and no column of costs (all zero for this campaign)",
-            trigger: ".o_pivot:not(:has(.o_pivot_measure_row:contains(Actual Cost)))",
-        },
-        {
-            content: "the rate of the action: 1 open of 2 sent",
-            trigger: ".o_pivot td.o_pivot_cell_value:contains(50.00)",
+            content: "and its touchpoints",
+            trigger: '.o_form_view button[name="action_view_touchpoints"] .o_stat_value:contains(2)',
         },
     ],
 });

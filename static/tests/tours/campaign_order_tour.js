@@ -1,14 +1,14 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_utils";
 
-/** The order wizard shows the step ``step``: every step waits for it before acting. */
+/** The order (a screen of its own, not a dialog) shows the step ``step``: every step waits for it. */
 const atStep = (step) => ({
     content: `The order is at the step ${step}`,
-    trigger: `.modal .o_statusbar_status button[data-value="${step}"][aria-checked="true"]`,
+    trigger: `body:not(:has(.modal)) .o_form_view .o_statusbar_status button[data-value="${step}"][aria-checked="true"]`,
 });
 const next = (label = "Next") => ({
     content: `Click ${label}`,
-    trigger: `.modal .modal-footer button[name="action_next"]:contains(${label})`,
+    trigger: `.o_form_view .o_form_statusbar button[name="action_next"]:contains(${label})`,
     run: "click",
 });
 
@@ -16,35 +16,35 @@ const next = (label = "Next") => ({
 const pickAndAdd = (contact, name, count) => [
     {
         content: "Name the target",
-        trigger: '.modal div[name="target_name"] input',
+        trigger: '.o_form_view div[name="target_name"] input',
         run: `edit ${name}`,
     },
     {
         content: "Pick a contact",
-        trigger: '.modal div[name="partner_ids"] input',
+        trigger: '.o_form_view div[name="partner_ids"] input',
         run: `edit ${contact}`,
     },
     {
         content: "Choose it",
-        trigger: `.modal .ui-autocomplete a:contains(${contact})`,
+        trigger: `.o_form_view .ui-autocomplete a:contains(${contact})`,
         run: "click",
     },
     {
         content: "It is picked",
-        trigger: `.modal div[name="partner_ids"] .o_tag:contains(${contact})`,
+        trigger: `.o_form_view div[name="partner_ids"] .o_tag:contains(${contact})`,
     },
     {
         content: "Add it to the targets",
-        trigger: '.modal button[name="action_add_targets"]',
+        trigger: '.o_form_view button[name="action_add_targets"]',
         run: "click",
     },
     {
         content: "The target is listed, with its contact counted",
-        trigger: `.modal div[name="target_ids"] tr:has(td[name="name"]:contains(${name})) td[name="recipient_count"]:contains(1)`,
+        trigger: `.o_form_view div[name="target_ids"] tr:has(td[name="name"]:contains(${name})) td[name="recipient_count"]:contains(1)`,
     },
     {
         content: "The Calculate figures count the contacts of every target",
-        trigger: `.modal div[name="audience_final"]:contains(${count})`,
+        trigger: `.o_form_view div[name="audience_final"]:contains(${count})`,
     },
 ];
 
@@ -52,7 +52,7 @@ const pickAndAdd = (contact, name, count) => [
 const addAction = (label) => [
     {
         content: "Open the channels",
-        trigger: '.modal div[name="new_channel"] .o_select_menu_toggler, .modal div[name="new_channel"] input',
+        trigger: '.o_form_view div[name="new_channel"] .o_select_menu_toggler, .o_form_view div[name="new_channel"] input',
         run: "click",
     },
     {
@@ -62,16 +62,16 @@ const addAction = (label) => [
     },
     {
         content: `${label} is chosen`,
-        trigger: `.modal div[name="new_channel"]:contains(${label}), .modal div[name="new_channel"] input:value(${label})`,
+        trigger: `.o_form_view div[name="new_channel"]:contains(${label}), .o_form_view div[name="new_channel"] input:value(${label})`,
     },
     {
         content: `Add the ${label} action`,
-        trigger: '.modal button[name="action_add_action"]',
+        trigger: '.o_form_view button[name="action_add_action"]',
         run: "click",
     },
     {
         content: `The ${label} action is listed, still to complete`,
-        trigger: `.modal div[name="line_ids"] tr.text-warning td[name="channel"]:contains(${label})`,
+        trigger: `.o_form_view div[name="line_ids"] tr.text-warning td[name="channel"]:contains(${label})`,
     },
 ];
 
@@ -80,7 +80,7 @@ const addAction = (label) => [
 const completeAction = (label, steps) => [
     {
         content: `Open the ${label} action`,
-        trigger: `.modal div[name="line_ids"] tr:has(td[name="channel"]:contains(${label})) button[name="action_open"]`,
+        trigger: `.o_form_view div[name="line_ids"] tr:has(td[name="channel"]:contains(${label})) button[name="action_open"]`,
         run: "click",
     },
     {
@@ -96,7 +96,7 @@ const completeAction = (label, steps) => [
     atStep("media"),
     {
         content: `The ${label} action is complete`,
-        trigger: `.modal div[name="line_ids"] tr.text-success td[name="channel"]:contains(${label})`,
+        trigger: `.o_form_view div[name="line_ids"] tr.text-success td[name="channel"]:contains(${label})`,
     },
 ];
 
@@ -160,7 +160,7 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("name"),
         {
             content: "Name the campaign",
-            trigger: '.modal div[name="name"] input',
+            trigger: '.o_form_view div[name="name"] input',
             run: "edit TourSpring",
         },
         next("Create"),
@@ -169,17 +169,17 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         ...pickAndAdd("Tour Contact One", "First pick", 1),
         {
             content: "Remove the target",
-            trigger: '.modal div[name="target_ids"] button[name="action_remove_from_order"]',
+            trigger: '.o_form_view div[name="target_ids"] button[name="action_remove_from_order"]',
             run: "click",
         },
         {
             content: "Confirm",
-            trigger: ".modal:not(.o_inactive_modal) .modal-footer button.btn-primary",
+            trigger: ".modal .modal-footer button.btn-primary",
             run: "click",
         },
         {
             content: "The target is gone",
-            trigger: '.modal:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
+            trigger: '.o_form_view:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
         },
         ...pickAndAdd("Tour Contact One", "First pick", 1),
         ...pickAndAdd("Tour Contact Two", "Second pick", 2),
@@ -188,22 +188,22 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("media"),
         {
             content: "Choose the email template",
-            trigger: '.modal div[name="new_mail_template_id"] input',
+            trigger: '.o_form_view div[name="new_mail_template_id"] input',
             run: "edit Tour Template",
         },
         {
             content: "Pick it",
-            trigger: ".modal .ui-autocomplete a:contains(Tour Template)",
+            trigger: ".o_form_view .ui-autocomplete a:contains(Tour Template)",
             run: "click",
         },
         {
             content: "Add the email action",
-            trigger: '.modal button[name="action_add_action"]',
+            trigger: '.o_form_view button[name="action_add_action"]',
             run: "click",
         },
         {
             content: "The email action is listed, complete",
-            trigger: '.modal div[name="line_ids"] tr.text-success td[name="channel"]:contains(Email)',
+            trigger: '.o_form_view div[name="line_ids"] tr.text-success td[name="channel"]:contains(Email)',
         },
         ...addAction("SMS"),
         ...addAction("Letter"),
@@ -237,7 +237,7 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("schedule"),
         {
             content: "Send immediately",
-            trigger: '.modal div[name="schedule_mode"] input[data-value="now"]',
+            trigger: '.o_form_view div[name="schedule_mode"] input[data-value="now"]',
             run: "click",
         },
         next(),
@@ -245,16 +245,16 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         atStep("launch"),
         {
             content: "Nothing is missing",
-            trigger: ".modal .alert-success",
+            trigger: ".o_form_view .alert-success",
         },
         {
             content: "Each action's audience is shown: both contacts for the webhook too",
             trigger:
-                '.modal div[name="launch_line_ids"] tr:has(td[name="channel"]:contains(Webhook)) td[name="final"]:contains(2)',
+                '.o_form_view div[name="launch_line_ids"] tr:has(td[name="channel"]:contains(Webhook)) td[name="final"]:contains(2)',
         },
         {
             content: "Launch",
-            trigger: '.modal .modal-footer button[name="action_launch"]',
+            trigger: '.o_form_view .o_form_statusbar button[name="action_launch"]',
             run: "click",
         },
         {

@@ -61,7 +61,7 @@ registry.category("web_tour.tours").add("campaign_choose_kpis_tour", {
     steps: () => [
         {
             content: "The usual figures are shown",
-            trigger: ".o_form_view .o_field_widget[name=kpi_banner]:contains(Audience)",
+            trigger: ".o_form_view .o_field_widget[name=kpi_banner]:contains(Reachable now)",
         },
         {
             content: "Choose the figures",
@@ -85,7 +85,7 @@ registry.category("web_tour.tours").add("campaign_choose_kpis_tour", {
         },
         {
             content: "The budget is highlighted",
-            trigger: ".o_form_view .o_field_widget[name=kpi_banner]:contains(Budget):not(:contains(Audience))",
+            trigger: ".o_form_view .o_field_widget[name=kpi_banner]:contains(Budget):not(:contains(Reachable now))",
         },
     ],
 });
