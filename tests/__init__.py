@@ -4,8 +4,8 @@ from . import test_access_matrix
 from . import test_access_methods
 from . import test_access_routes
 from . import test_audience
-from . import test_bad_input_rpc
 from . import test_auto_status
+from . import test_bad_input_rpc
 from . import test_calendar
 from . import test_campaign
 from . import test_channel_email
@@ -17,6 +17,7 @@ from . import test_channel_task
 from . import test_channel_webhook
 from . import test_concurrency
 from . import test_data_protection
+from . import test_delivery_workers
 from . import test_duplicate
 from . import test_execution
 from . import test_faults
@@ -31,8 +32,8 @@ from . import test_kpis
 from . import test_order
 from . import test_order_tour
 from . import test_organisations
-from . import test_roi
 from . import test_reports
+from . import test_roi
 from . import test_role_screens
 from . import test_role_tours
 from . import test_role_user_rpc

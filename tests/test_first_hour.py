@@ -1,8 +1,10 @@
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from .tour_common import TourCase
 
 
 @tagged("post_install", "-at_install")
-class TestFirstHour(HttpCase):
+class TestFirstHour(TourCase):
     """The first hour of a marketing user (issue 16), in a real browser, as a user holding only the
     Marketing Campaigns / User group: the order never loses its place, one audience figure everywhere,
     names that say what they are, and counters up to date after a launch."""

@@ -1,8 +1,10 @@
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from .tour_common import TourCase
 
 
 @tagged("post_install", "-at_install")
-class TestFirstHourTour(HttpCase):
+class TestFirstHourTour(TourCase):
     """In a real browser, as a marketing user (only the Marketing Campaigns / User group): what
     the first screens of a campaign say."""
 
