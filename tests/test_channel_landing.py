@@ -1,6 +1,8 @@
 import re
+from unittest.mock import patch
 
 from odoo import Command, fields
+from odoo.addons.campaign_manager.controllers.landing import CampaignLandingController
 from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, tagged
 
@@ -141,6 +143,35 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.assertEqual(
             self.action.touchpoint_ids.filtered_domain([("date_visited", "!=", False)]).partner_id, self.partners[0]
         )
+
+    def test_page_kept_then_made_again_when_its_content_changes(self):
+        """A page is rendered once, then served from the worker's copy (every visit still counted);
+        a change of the action's content or a reply makes it again."""
+        self._launch(self.campaign)
+        touchpoint = self._touchpoint(self.partners[0])
+        path = self._path(touchpoint)
+        renders = []
+        original = CampaignLandingController._landing_html
+
+        def counting(controller, *args):
+            renders.append(args[0].id)
+            return original(controller, *args)
+
+        with patch.object(CampaignLandingController, "_landing_html", counting):
+            first = self.url_open(path).text
+            self.assertEqual(self.url_open(path).text, first)
+            self.assertEqual(len(renders), 1, "served from the copy")
+            self.action.landing_body = '<p>New offer for <t t-out="object.name"/>.</p>'
+            page = self.url_open(path).text
+            self.assertIn("<p>New offer for purl 0.</p>", page, "the content changed: made again")
+            self.assertEqual(len(renders), 2)
+            form = {"csrf_token": self._csrf(page), "name": "Purl", "email": "purl.0@example.com"}
+            self.url_open(path, data=form)
+            self.assertIn("Thanks, an advisor will call you.", self.url_open(path).text, "after a reply")
+        touchpoint.invalidate_recordset()
+        self.assertEqual(touchpoint.visit_count, 4, "every visit counted, the reply is not a visit")
+        wrong = self.url_open(path, data=dict(form, csrf_token="0" * 32))
+        self.assertEqual(wrong.status_code, 400, "the form's token is the page's")
 
     def test_colleague_preview_is_not_a_visit(self):
         self._launch(self.campaign)
