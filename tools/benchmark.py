@@ -1013,6 +1013,8 @@ def main():
     estimate += 0 if args.no_roi else 60 + args.touchpoints / 10000
     print(f"Estimated duration on a quiet 2-core machine: about {estimate / 60:.0f} minutes", flush=True)
 
+    # the machine may be shared: its load is part of the figures
+    load_at_start = os.getloadavg()
     prefix = args.template.removesuffix("_tpl")
     sink = BenchSink()
     sink.controller.start()
@@ -1059,20 +1061,27 @@ def main():
                 figures["roi"].update(touchpoints=roi_ids["touchpoints"], analytic_lines=roi_ids["analytic_lines"])
                 print(f"   {'roi':9} {json.dumps(figures['roi'])}", flush=True)
             results[n] = figures
+            # written after each size, so that a run stopped during a larger size keeps its figures
+            out = write_results(results, load_at_start)
             if not args.keep:
                 psql(f'DROP DATABASE IF EXISTS "{db}"')
     finally:
         sink.controller.stop()
+    report(results)
+    print(f"\nraw figures in {out}")
+
+
+def write_results(results, load_at_start):
     machine = {
         "cpus": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    report(results)
     out = ROOT / "var" / "benchmark.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"machine": machine, **{str(n): figures for n, figures in results.items()}}, indent=2))
-    print(f"\nraw figures in {out}")
+    return out
 
 
 def route(figures, name, workers=2):
