@@ -354,11 +354,12 @@ def run_smtp_limit(args):
         message["Message-Id"] = f"<limit.{index}@bench.example.com>"
         message.set_content("Dear Contact, our new year offer.")
         message.add_alternative(f"<p>Dear Contact {index},</p>", subtype="html")
-        data = message.as_bytes()
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         padding = max(args.size - len(data), 0)
         filler = "\n".join("x" * 75 for _line in range(padding // 76))
         message.get_body(("html",)).set_content(f"<p>Dear Contact {index},</p><p>{filler}</p>", subtype="html")
-        messages.append((message["To"], message.as_bytes()))
+        # with CRLF line ends, as an SMTP client must send them (smtplib sends bytes as they are)
+        messages.append((message["To"], message.as_bytes(policy=message.policy.clone(linesep="\r\n"))))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", args.port) as smtp:
