@@ -21,6 +21,10 @@ from .mailing_mailing import CAMPAIGN_MAILING_CONTEXT
 _logger = logging.getLogger(__name__)
 
 
+# What the personal pages of a landing action show (their cached copies are made again when it changes).
+LANDING_PAGE_FIELDS = {"landing_title", "landing_body", "landing_form", "landing_thanks"}
+
+
 def is_database_fault(error):
     """Whether ``error`` comes from the database itself (connection lost or closed, server shutting
     down or out of resources) rather than from what was being done: nothing can be written any more,
@@ -390,6 +394,12 @@ class CampaignAction(models.Model):
     landing_thanks = fields.Html(
         string="Thank-you Text",
         help="Shown once the form is sent. Leave empty for a short default message.",
+    )
+    landing_version = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Raised each time the page's content changes: the personal pages kept by the web "
+        "workers are made again (see controllers/landing.py).",
     )
 
     # Webhook: a signed JSON POST per contact or per batch.
@@ -1086,6 +1096,16 @@ class CampaignAction(models.Model):
             self._ensure_task_project()
         if {"landing_title", "landing_body"} & set(vals):
             self._check_landing_placeholders()
+        if LANDING_PAGE_FIELDS & set(vals):
+            # the new content is in the database before its version is
+            self.flush_recordset(list(LANDING_PAGE_FIELDS & set(vals)))
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE campaign_action SET landing_version = COALESCE(landing_version, 0) + 1 WHERE id IN %s",
+                    tuple(self.ids),
+                )
+            )
+            self.invalidate_recordset(["landing_version"])
         return res
 
     @api.ondelete(at_uninstall=False)

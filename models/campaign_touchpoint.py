@@ -51,7 +51,7 @@ NOT_REACHED_STATES = ("failed", "excluded", "cancelled")
 # addresses be refused in constant time before any lookup.
 LANDING_HMAC_SCOPE = "campaign-purl"
 # The reply form of a page carries a token signed for that page: a form from another page is refused.
-LANDING_FORM_HMAC_SCOPE = "campaign-purl-form"
+LANDING_FORM_SCOPE = "campaign-purl-form"
 LANDING_KEY_BYTES = 24  # 32 URL-safe characters
 LANDING_KEY_LENGTH = 32
 LANDING_SIGNATURE_LENGTH = 32  # hex characters (128 bits)
@@ -372,12 +372,6 @@ class CampaignTouchpoint(models.Model):
         # the database secret is read with superuser rights: only the signature leaves this method
         return hmac(self.env(su=True), LANDING_HMAC_SCOPE, key)[:LANDING_SIGNATURE_LENGTH]
 
-    def _landing_form_token(self):
-        """The token of the reply form of the touchpoint's page (an HMAC of its key)."""
-        self.ensure_one()
-        # the database secret and the key are read with superuser rights: only the token leaves
-        return hmac(self.env(su=True), LANDING_FORM_HMAC_SCOPE, self.sudo().landing_token)
-
     @api.model
     def _landing_address_token(self, key):
         """The token of a page address: the touchpoint's key followed by its signature."""
@@ -407,23 +401,42 @@ class CampaignTouchpoint(models.Model):
     def _landing_find(self, token):
         """The touchpoint whose page address carries ``token``, or an empty recordset when the
         token is malformed, altered, forged or unknown (the caller answers all of them alike)."""
+        return self._landing_find_page(token)[0]
+
+    @api.model
+    def _landing_find_page(self, token):
+        """(touchpoint, version of its page) for ``token`` (see ``_landing_find``), in one query.
+        The version changes whenever what the page shows may change: the action's content, the
+        contact, the company, the reply received."""
         if not isinstance(token, str) or not LANDING_TOKEN_RE.fullmatch(token):
-            return self.browse()
+            return self.browse(), None
         key, signature = token[:LANDING_KEY_LENGTH], token[LANDING_KEY_LENGTH:]
         if not consteq(signature, self._landing_signature(key)):
-            return self.browse()
+            return self.browse(), None
         self.env.cr.execute(
             SQL(
-                """SELECT id, landing_token FROM campaign_touchpoint
-                    WHERE landing_token = %s AND channel = 'landing' AND state IN %s""",
+                """SELECT tp.id, tp.landing_token, tp.lead_id, a.landing_version, p.write_date, p.lang, co.write_date
+                     FROM campaign_touchpoint tp
+                     JOIN campaign_action a ON a.id = tp.action_id
+                     JOIN res_partner p ON p.id = tp.partner_id
+                     JOIN res_company co ON co.id = a.company_id
+                    WHERE tp.landing_token = %s AND tp.channel = 'landing' AND tp.state IN %s""",
                 key,
                 CARRIED_STATES,
             )
         )
         row = self.env.cr.fetchone()
         if not row or not consteq(row[1], key):
-            return self.browse()
-        return self.browse(row[0])
+            return self.browse(), None
+        return self.browse(row[0]), (self.env.cr.dbname, row[0], *row[2:])
+
+    def _landing_form_token(self):
+        """Token of the page's reply form: the form's answer is accepted only with it. Bound to the
+        page's key (the visitor's only credential), not to a session: pages need no session, so
+        they can be cached and served without writing one per visitor."""
+        self.ensure_one()
+        # the database secret is read with superuser rights: only the token leaves this method
+        return hmac(self.env(su=True), LANDING_FORM_SCOPE, self.sudo().landing_token)[:LANDING_SIGNATURE_LENGTH]
 
     def _landing_record_visit(self):
         """Count a visit of the page: first and last visit dates, one more visit. One UPDATE that

@@ -1,3 +1,4 @@
+import logging
 import re
 import smtplib
 from collections import defaultdict
@@ -5,6 +6,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 SHORT_URL = re.compile(r"https?://[^\s\]\)>]+?/(?:cm/)?r/(?P<code>[A-Za-z0-9]+)(?:/m/\d+|/\d+/[0-9a-f]+)?")
 # A tracked link of mass mailing, personalised with the trace: <base>/r/<code>/m/<trace id>.
@@ -249,7 +252,8 @@ class MailMail(models.Model):
                     try:
                         session.quit()
                     except smtplib.SMTPServerDisconnected:
-                        pass
+                        # every email of the batch is already recorded: only the goodbye was lost
+                        _logger.debug("SMTP session closed by the server before QUIT")
         self._campaign_postprocess(later)
         return untried, stopped
 

@@ -1,6 +1,8 @@
 import re
+from unittest.mock import patch
 
 from odoo import Command, fields
+from odoo.addons.campaign_manager.controllers.landing import CampaignLandingController
 from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, tagged
 
@@ -55,8 +57,8 @@ class TestChannelLanding(CampaignCase, HttpCase):
         return re.sub(r'csrf_token: "[^"]*"', "", html)
 
     def _csrf(self, html):
-        """The tokens of the page's form: the session's CSRF token and the page's own form token."""
-        return {key: re.search(rf'name="{key}" value="([^"]+)"', html).group(1) for key in ("csrf_token", "form_token")}
+        """The token of the page's form (bound to the page, not to a session)."""
+        return {"form_token": re.search(r'name="form_token" value="([^"]+)"', html).group(1)}
 
     # ------------------------------------------------------------------
     def test_run_publishes_one_signed_address_per_contact(self):
@@ -142,6 +144,35 @@ class TestChannelLanding(CampaignCase, HttpCase):
         self.assertEqual(
             self.action.touchpoint_ids.filtered_domain([("date_visited", "!=", False)]).partner_id, self.partners[0]
         )
+
+    def test_page_kept_then_made_again_when_its_content_changes(self):
+        """A page is rendered once, then served from the worker's copy (every visit still counted);
+        a change of the action's content or a reply makes it again."""
+        self._launch(self.campaign)
+        touchpoint = self._touchpoint(self.partners[0])
+        path = self._path(touchpoint)
+        renders = []
+        original = CampaignLandingController._landing_html
+
+        def counting(controller, *args):
+            renders.append(args[0].id)
+            return original(controller, *args)
+
+        with patch.object(CampaignLandingController, "_landing_html", counting):
+            first = self.url_open(path).text
+            self.assertEqual(self.url_open(path).text, first)
+            self.assertEqual(len(renders), 1, "served from the copy")
+            self.action.landing_body = '<p>New offer for <t t-out="object.name"/>.</p>'
+            page = self.url_open(path).text
+            self.assertIn("<p>New offer for purl 0.</p>", page, "the content changed: made again")
+            self.assertEqual(len(renders), 2)
+            form = {**self._csrf(page), "name": "Purl", "email": "purl.0@example.com"}
+            self.url_open(path, data=form)
+            self.assertIn("Thanks, an advisor will call you.", self.url_open(path).text, "after a reply")
+        touchpoint.invalidate_recordset()
+        self.assertEqual(touchpoint.visit_count, 4, "every visit counted, the reply is not a visit")
+        wrong = self.url_open(path, data=dict(form, form_token="0" * 32))
+        self.assertEqual(wrong.status_code, 400, "the form's token is the page's")
 
     def test_colleague_preview_is_not_a_visit(self):
         self._launch(self.campaign)
@@ -249,15 +280,15 @@ class TestChannelLanding(CampaignCase, HttpCase):
         page = self.url_open(path)
         csrf = self._csrf(page.text)
         refused = self.url_open(path, data={"name": "X", "email": "x@example.com"})
-        self.assertEqual(refused.status_code, 400, "no CSRF token, no lead")
-        # Odoo's CSRF token is the session's, good on any page: the form of another page (of the same
-        # session, CSRF token included) is refused by the page's own form token
+        self.assertEqual(refused.status_code, 400, "no form token, no lead")
+        # the token of another page (Odoo's CSRF token would be the session's, good on any page),
+        # an altered one, or the page's token under another name: refused
         other = self.url_open(self._path(self._touchpoint(self.partners[1])))
         for form in (
-            {"csrf_token": csrf["csrf_token"], "name": "X", "email": "x@example.com"},
             {**self._csrf(other.text), "name": "X", "email": "x@example.com"},
-            {"csrf_token": csrf["csrf_token"], "form_token": "é" * 64, "name": "X", "email": "x@example.com"},
-            {"form_token": csrf["form_token"], "name": "X", "email": "x@example.com"},
+            {"form_token": "é" * 64, "name": "X", "email": "x@example.com"},
+            {"form_token": csrf["form_token"][:-1], "name": "X", "email": "x@example.com"},
+            {"csrf_token": csrf["form_token"], "name": "X", "email": "x@example.com"},
         ):
             with self.subTest(form=form):
                 self.assertEqual(self.url_open(path, data=form).status_code, 400)

@@ -327,11 +327,10 @@ class TestStopDuringDelivery(CommittedCampaignCase):
                 thread.start()
                 while len(server.messages) < 20 and thread.is_alive():
                     time.sleep(0.005)
-                with self.registry.cursor() as cr:
+                with self.registry.cursor() as cr:  # committed when the block ends
                     env = api.Environment(cr, SUPERUSER_ID, CONTEXT)
                     env["campaign.campaign"].browse(self.ids["campaign"]).action_stop()
-                    cr.commit()
-                    at_stop = len(server.messages)
+                at_stop = len(server.messages)
                 thread.join(60)
                 self.assertFalse(errors, errors)
                 self.assertEqual(len(server.messages), at_stop, "nothing left once the stop was saved")
@@ -339,12 +338,12 @@ class TestStopDuringDelivery(CommittedCampaignCase):
                 touchpoints, _traces, waiting, receipts = self._state()
                 self.assertEqual(touchpoints, {"sent": at_stop, "planned": count - at_stop}, "the rest waits")
                 self.assertEqual((waiting, receipts), (0, 0), "emails not sent are withdrawn")
-                with self.registry.cursor() as cr:
+                with self.registry.cursor() as cr:  # committed when the block ends
                     env = api.Environment(cr, SUPERUSER_ID, CONTEXT)
                     env["campaign.campaign"].browse(self.ids["campaign"]).action_resume()
                     env["campaign.action"]._cron_process()
-                    cr.commit()
-                    env["campaign.delivery"]._cron_deliver()
+                with self.registry.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, CONTEXT)["campaign.delivery"]._cron_deliver()
         recipients = self._recipients(server)
         self.assertEqual(len(recipients), count)
         self.assertEqual(len(set(recipients)), count, "each contact once")

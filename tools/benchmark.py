@@ -361,11 +361,12 @@ def run_smtp_limit(args):
         message["Message-Id"] = f"<limit.{index}@bench.example.com>"
         message.set_content("Dear Contact, our new year offer.")
         message.add_alternative(f"<p>Dear Contact {index},</p>", subtype="html")
-        data = message.as_bytes()
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         padding = max(args.size - len(data), 0)
         filler = "\n".join("x" * 75 for _line in range(padding // 76))
         message.get_body(("html",)).set_content(f"<p>Dear Contact {index},</p><p>{filler}</p>", subtype="html")
-        messages.append((message["To"], message.as_bytes()))
+        # with CRLF line ends, as an SMTP client must send them (smtplib sends bytes as they are)
+        messages.append((message["To"], message.as_bytes(policy=message.policy.clone(linesep="\r\n"))))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", args.port) as smtp:
@@ -1147,6 +1148,8 @@ def main():
     estimate += 0 if args.no_roi else 60 + args.touchpoints / 10000
     print(f"Estimated duration on a quiet 2-core machine: about {estimate / 60:.0f} minutes", flush=True)
 
+    # the machine may be shared: its load is part of the figures
+    load_at_start = os.getloadavg()
     prefix = args.template.removesuffix("_tpl")
     sink = BenchSink()
     sink.controller.start()
@@ -1203,20 +1206,28 @@ def main():
                         args, "screens_setup", db, ids=json.dumps(dict(ids, campaigns=roi_ids["campaigns"]))
                     )
                     figures["screens"] = measure_screens(args, db, screens)
+            results[n] = figures
+            # written after each size, so that a run stopped during a larger size keeps its figures
+            out = write_results(results, load_at_start)
             if not args.keep:
                 psql(f'DROP DATABASE IF EXISTS "{db}"')
     finally:
         sink.controller.stop()
+    report(results)
+    print(f"\nraw figures in {out}")
+
+
+def write_results(results, load_at_start):
     machine = {
         "cpus": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    report(results)
     out = ROOT / "var" / "benchmark.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"machine": machine, **{str(n): figures for n, figures in results.items()}}, indent=2))
-    print(f"\nraw figures in {out}")
+    return out
 
 
 def route(figures, name, workers=2):
