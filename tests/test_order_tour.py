@@ -76,7 +76,7 @@ class TestOrderTour(TourCase):
         # is a stand-in (no network in tests).
         calls = []
 
-        def receiver(url, body, headers, timeout, allow_private=False):
+        def receiver(url, body, headers, timeout, **_options):
             calls.append((url, json.loads(body)))
             return WebhookResponse(200, "ok")
 
