@@ -21,15 +21,17 @@ class TestBadInputOverRpc(CampaignHttpCase):
         cls.campaign = cls.env["campaign.campaign"].with_user(cls.user_marketing).create({"name": "BadInput"})
 
     def _refused(self, model, method, french=None, **params):
-        """The call is refused with a user error; in French when ``french`` is given (its text)."""
+        """The call is refused with a user error (its English message is returned); in French too
+        when ``french`` is given (a part of its text)."""
         with self.assertRaises(RpcError) as caught:
             self.json2(self.user_marketing, model, method, **params)
         self.assertIn(caught.exception.name, USER_ERRORS, caught.exception.message)
+        message = caught.exception.message
         if french:
             with self.assertRaises(RpcError) as caught:
                 self.json2(self.user_marketing, model, method, context={"lang": "fr_FR"}, **params)
             self.assertIn(french, caught.exception.message)
-        return caught.exception.message
+        return message
 
     def _count(self, model):
         return self.env[model].search_count([])

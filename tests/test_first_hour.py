@@ -156,32 +156,3 @@ class TestFirstHour(TourCase):
         targets = self._audience_targets(campaign, env=self.env(user=self.user, context={"lang": "fr_FR"}))
         self.assertEqual(targets.mapped("name"), ["FH Newsletter", "Étiquettes : FH VIP"])
         self.start_tour(self._form_url(campaign), "campaign_names_fr_tour", login="fh_user")
-
-    def test_launch_refreshes_the_counters(self):
-        """Item 5: after Launch, the runs and touchpoints are counted on the form at once."""
-        campaign = self._campaign("FirstHourLaunch")
-        self.env["campaign.target"].create(
-            {
-                "campaign_id": campaign.id,
-                "source": "manual",
-                "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)],
-            }
-        )
-        self._email_action(campaign)
-        self.start_tour(self._form_url(campaign), "campaign_launch_counters_tour", login="fh_user")
-        self.assertEqual(campaign.state, "active")
-        self.assertEqual(len(campaign.run_ids), 1)
-
-    def test_order_launch_refreshes_the_counters(self):
-        campaign = self._campaign("FirstHourOrderLaunch", order_step="launch")
-        self.env["campaign.target"].create(
-            {
-                "campaign_id": campaign.id,
-                "source": "manual",
-                "partner_ids": [(6, 0, self.subscribers[:1].ids + self.vips[:1].ids)],
-            }
-        )
-        self._email_action(campaign)
-        self.start_tour(self._form_url(campaign), "campaign_order_launch_counters_tour", login="fh_user")
-        self.assertEqual((campaign.state, campaign.order_step), ("active", "done"))
-        self.assertEqual(len(campaign.run_ids), 1)

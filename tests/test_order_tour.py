@@ -61,9 +61,7 @@ class TestOrderTour(TourCase):
         self.assertEqual(campaign.target_ids.partner_ids, self.contacts)
         actions = {action.channel: action for action in campaign.action_ids}
         self.assertEqual(set(actions), CHANNELS)
-        # the runs due now started with the launch (the campaign's form showed them at once)
-        self.assertEqual(set(campaign.action_ids.mapped("state")), {"running"})
-        self.assertEqual(len(campaign.action_ids.run_ids), len(CHANNELS))
+        self.assertEqual(set(campaign.action_ids.mapped("state")), {"scheduled"})
         self.assertEqual(set(campaign.action_ids.mapped("schedule_type")), {"now"})
         self.assertEqual(actions["email"].mail_template_id, self.template)
         self.assertEqual(actions["sms"].sms_body, "Spring offers for you: see your email.")

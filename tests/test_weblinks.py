@@ -108,7 +108,16 @@ class TestWeblinks(WeblinkCase):
     def test_no_audience_for_web_links(self):
         stats = self.action._audience_stats()
         self.assertEqual(
-            stats, {"total": 0, "contacts": 0, "duplicates": 0, "excluded": {}, "final": 0, "audience_less": True}
+            stats,
+            {
+                "total": 0,
+                "contacts": 0,
+                "duplicates": 0,
+                "excluded": {},
+                "final": 0,
+                "audience_less": True,
+                "by_target": {},
+            },
         )
         self._manual_target(self.campaign, self._partners(3))
         self.env.flush_all()

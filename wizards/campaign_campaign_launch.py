@@ -128,12 +128,6 @@ class CampaignCampaignLaunch(models.TransientModel):
         elif campaign.date_start <= fields.Date.context_today(self):
             campaign.action_set_active()
         campaign.message_post(body=note)
-        if campaign.state == "active":
-            # The runs due now start at once, so that the campaign's form shows them (and their
-            # touchpoints) as soon as it comes back; the job carries them out. sudo: started as the
-            # job starts them (it runs as superuser: contacts made for list subscribers and leads),
-            # the filters being applied with their authors' rights either way.
-            self.env["campaign.action"].sudo()._start_due_runs(actions=campaign.action_ids, commit=False)
         return {"type": "ir.actions.act_window_close"}
 
     def _launch_note(self):
