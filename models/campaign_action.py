@@ -1684,19 +1684,11 @@ class CampaignAction(models.Model):
         self.env["link.tracker"]._campaign_refresh_click_counts()
 
     @api.model
-    def _start_due_runs(self, now=None, actions=None, commit=True):
+    def _start_due_runs(self, now=None):
         """Create the runs that are due (and their touchpoints), one action at a time, each locked
-        so that several workers never start the same run twice.
-
-        :param actions: only these actions (default: every action of the active campaigns)
-        :param bool commit: commit after each action (the job); the launch starts its runs in the
-            user's transaction instead
-        """
+        so that several workers never start the same run twice."""
         now = now or fields.Datetime.now()
-        domain = [("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")]
-        if actions is not None:
-            domain.append(("id", "in", actions.ids))
-        candidates = self.search(domain)
+        candidates = self.search([("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")])
         runs = self.env["campaign.action.run"]
         for action_id in candidates.ids:
             self.env.cr.execute(SQL("SELECT id FROM campaign_action WHERE id = %s FOR UPDATE SKIP LOCKED", action_id))
@@ -1742,8 +1734,7 @@ class CampaignAction(models.Model):
                         )
                     )
             action._update_state_after_run(now)
-            if commit:
-                self.env["campaign.action.run"]._commit_batch()
+            self.env["campaign.action.run"]._commit_batch()
         return runs
 
     def _next_due(self, now):

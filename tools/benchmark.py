@@ -1169,7 +1169,6 @@ def main():
             for step in ("resolve", "generate"):
                 figures[step] = call_step(args, step, db, ids=json.dumps(ids))
                 print(f"   {step:9} {json.dumps(figures[step])}", flush=True)
-            results[n] = figures
             end_to_end = {}
             for workers in () if args.screens_only else (1, 2):
                 key = f"campaign_{workers}_worker{'s' if workers > 1 else ''}"
