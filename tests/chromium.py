@@ -13,21 +13,8 @@ import urllib.request
 
 import websocket
 
+from .chromium_switches import CHROMIUM, SWITCHES
 from .smtp_server import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-SWITCHES = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-)
 
 
 class BrowserError(Exception):

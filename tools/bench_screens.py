@@ -20,21 +20,17 @@ Needs Playwright for Python (tools/screenshots.sh makes the virtualenv) and /usr
 import argparse
 import json
 import re
+import runpy
 import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's path and switches are the browser tests' (tests/chromium_switches.py: plain constants)
+_SWITCHES = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tests" / "chromium_switches.py"))
+CHROMIUM = _SWITCHES["CHROMIUM"]
+CHROMIUM_ARGS = list(_SWITCHES["SWITCHES"])
 # werkzeug request line: ... "POST /web/dataset/call_kw/... HTTP/1.1" 200 - <queries> <sql s> <other s>
 REQUEST_LINE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d+) \S+ (?P<queries>\d+) '
@@ -151,7 +147,7 @@ class Screens:
 
 def run(args):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
         page.set_default_timeout(120000)

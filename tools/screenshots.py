@@ -11,6 +11,7 @@ Usage: python tools/screenshots.py --url http://127.0.0.1:8069 --db campaign_scr
 
 import argparse
 import base64
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,16 +21,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's path and switches are the browser tests' (tests/chromium_switches.py: plain constants)
+_SWITCHES = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tests" / "chromium_switches.py"))
+CHROMIUM = _SWITCHES["CHROMIUM"]
+CHROMIUM_ARGS = list(_SWITCHES["SWITCHES"])
 VIEWPORT = {"width": 1280, "height": 800}
 REFS = {}  # xml id -> database id, read once by the administrator
 LANGS = {"en": ("en_US", "en-US"), "fr": ("fr_FR", "fr-FR")}
