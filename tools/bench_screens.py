@@ -1,6 +1,6 @@
 """Server time of the screens a marketing user meets, measured in a real browser (headless Chromium).
 
-Run by ``bash tools/bench.sh`` (see the README's benchmark section) against an Odoo server that logs
+Run by ``bash tools/bench.sh`` (see docs/benchmark.md) against an Odoo server that logs
 its requests (``--log-level=info``: each request line of ``werkzeug`` ends with the number of SQL
 queries, their time and the rest of the server time). The script logs in as a campaign user, walks
 the screens one by one and, for each, reads the request lines the server wrote meanwhile: how many

@@ -1,6 +1,6 @@
 """Benchmark of the campaign pipeline against Odoo's own mass mailing, in one run, on one database.
 
-Run through ``bash tools/bench.sh`` (see the README). The orchestrator (``main``) builds one
+Run through ``bash tools/bench.sh`` (see docs/benchmark.md). The orchestrator (``main``) builds one
 database per size from a template database, then runs every measured step in a fresh Python process
 (``--step``) so that each figure has its own caches and its own peak memory (ru_maxrss), and prints
 a table with the ratio to mass mailing where one exists and the growth from one size to the next.
@@ -1082,7 +1082,7 @@ def smtp_limit(args, sink, count, size):
 
 
 def estimate_seconds(n, args):
-    """Rough duration of one size on a quiet 2-core machine (rates measured before, see README)."""
+    """Rough duration of one size on a quiet 2-core machine (rates measured before, see docs/benchmark.md)."""
     final = 0.73 * n
     seconds = 20 + n / 2000  # database, contacts, targets, resolution, generation
     seconds += 2 * 15 + final / 150 + final / 250  # campaign end to end with 1 then 2 workers
