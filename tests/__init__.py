@@ -32,6 +32,7 @@ from . import test_kpis
 from . import test_order
 from . import test_order_tour
 from . import test_organisations
+from . import test_readme
 from . import test_reports
 from . import test_roi
 from . import test_role_screens
