@@ -56,20 +56,22 @@ class TestReadme(TransactionCase):
                 new_page = render(self.manifest, changed)
                 self.assertNotEqual(new_page, page)
                 self.assertIn("A sentence added &lt;here&gt; with <code>code</code>.", new_page)
-        self.assertNotEqual(render(dict(self.manifest, summary="Another summary"), fragments), page)
+        self.assertNotEqual(render(dict(self.manifest, name="Another name"), fragments), page)
         for bad in ("| a | table |", "![a picture](x.png)", "<b>raw html</b>"):
             with self.subTest(markdown=bad), self.assertRaises(ValueError):
                 render(self.manifest, dict(fragments, **{"USAGE.md": bad}))
 
     def test_apps_shows_the_generated_description(self):
-        """Odoo shows index.html when it exists, not the manifest: the manifest holds no description
-        (pylint-odoo's manifest-deprecated-keys) and its summary heads the page."""
+        """Odoo shows index.html when it exists, not the manifest's description: the manifest holds
+        none (pylint-odoo's manifest-deprecated-keys), only the summary Apps shows above the page, on
+        one line."""
         self.assertNotIn("description", self.manifest)
         self.assertTrue(self.manifest.get("summary"))
+        self.assertNotIn("\n", self.manifest["summary"])
         module = self.env["ir.module.module"].search([("name", "=", "campaign_manager")])
         self.assertEqual(module.summary, self.manifest["summary"])
         shown = module.description_html
-        self.assertIn(self.manifest["summary"], shown)
+        self.assertIn(f'<h1 class="title">{self.manifest["name"]}</h1>', shown)
         self.assertIn("Configuration", shown)
         self.assertIn("Usage", shown)
         # the first sentence of DESCRIPTION.md, as Apps shows it (markup and <head> removed)
