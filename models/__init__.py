@@ -6,6 +6,7 @@ from . import campaign_archive_mixin
 from . import campaign_action
 from . import campaign_action_run
 from . import campaign_action_variant
+from . import campaign_screen_refresh
 from . import campaign_calendar_item
 from . import campaign_campaign
 from . import campaign_delivery

@@ -40,8 +40,19 @@ class DeliveryLedger:
 
     def may_send(self, campaign_id):
         """Whether the campaign is active, its row share-locked until ``close`` (campaign stop
-        waits for the email being sent)."""
-        self.cr.execute(SQL("SELECT state FROM campaign_campaign WHERE id = %s FOR SHARE", campaign_id))
+        waits for the email being sent).
+
+        The ledger's transactions commit asynchronously (``synchronous_commit`` off, for them only):
+        a receipt is visible to every other worker the moment its commit returns, so a worker
+        killed at any point loses none; only a crash of the PostgreSQL server itself could lose the
+        receipts of its last fraction of a second (``wal_writer_delay``), whose emails would then
+        be sent again. It spares one disk flush per email, the most expensive step of the ledger."""
+        self.cr.execute(
+            SQL(
+                "SET LOCAL synchronous_commit TO OFF; SELECT state FROM campaign_campaign WHERE id = %s FOR SHARE",
+                campaign_id,
+            )
+        )
         row = self.cr.fetchone()
         return bool(row) and row[0] == "active"
 

@@ -23,6 +23,7 @@ from . import test_execution
 from . import test_faults
 from . import test_first_hour
 from . import test_first_hour_tour
+from . import test_screen_refresh
 from . import test_guide
 from . import test_hostile_input
 from . import test_i18n
