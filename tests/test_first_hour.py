@@ -7,7 +7,7 @@ from .tour_common import TourCase
 class TestFirstHour(TourCase):
     """The first hour of a marketing user (issue 16), in a real browser, as a user holding only the
     Marketing Campaigns / User group: the order never loses its place, one audience figure everywhere,
-    names that say what they are, and counters up to date after a launch."""
+    names that say what they are (the counters after a launch: test_screen_refresh)."""
 
     @classmethod
     def setUpClass(cls):
