@@ -12,6 +12,8 @@ from . import campaign_delivery
 from . import campaign_delivery_receipt
 from . import campaign_kpi_choice
 from . import campaign_target
+from . import campaign_audience
+from . import campaign_target_import
 from . import campaign_target_name
 from . import campaign_touchpoint
 from . import campaign_touchpoint_type
