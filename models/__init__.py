@@ -3,6 +3,7 @@ from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
 from . import campaign_archive_mixin
+from . import campaign_audience_breakdown_mixin
 from . import campaign_action
 from . import campaign_action_run
 from . import campaign_action_variant
