@@ -3,6 +3,7 @@ from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
 from . import campaign_archive_mixin
+from . import campaign_audience_breakdown_mixin
 from . import campaign_action
 from . import campaign_action_run
 from . import campaign_action_variant
@@ -13,6 +14,8 @@ from . import campaign_delivery
 from . import campaign_delivery_receipt
 from . import campaign_kpi_choice
 from . import campaign_target
+from . import campaign_audience
+from . import campaign_target_import
 from . import campaign_target_name
 from . import campaign_touchpoint
 from . import campaign_touchpoint_type

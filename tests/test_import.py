@@ -2,7 +2,7 @@ import base64
 import codecs
 from unittest.mock import patch
 
-from odoo.addons.campaign_manager.models import campaign_target
+from odoo.addons.campaign_manager.models import campaign_target_import
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -80,7 +80,10 @@ class TestImport(CampaignCase):
 
     def test_big_file_imported_in_background_and_resumed_after_a_kill(self):
         rows = ["name,email"] + [f"Person {i},person{i % 40}@bulk.example.com" for i in range(100)]
-        with patch.object(campaign_target, "IMPORT_SYNC_MAX", 30), patch.object(campaign_target, "IMPORT_BATCH", 25):
+        with (
+            patch.object(campaign_target_import, "IMPORT_SYNC_MAX", 30),
+            patch.object(campaign_target_import, "IMPORT_BATCH", 25),
+        ):
             target = self._target("\n".join(rows).encode())
             self.assertEqual(target.import_state, "queued")
             self.assertIn("importing in the background, 0 of 100 rows done", target.import_summary)

@@ -87,7 +87,7 @@ class TestOrder(CampaignCase):
         self.assertEqual(campaign.target_ids.mapped("name"), ["Fair visitors"])
         self.assertEqual(campaign.target_ids.partner_ids, self.picked)
         self.assertFalse(wizard.partner_ids, "the inputs are cleared once added")
-        self.assertEqual((wizard.audience_total, wizard.audience_contacts, wizard.audience_final), (5, 5, 5))
+        self.assertEqual((wizard.total, wizard.contacts, wizard.final), (5, 5, 5))
         # a filter: live count while editing, added as a target by Next
         with Form(wizard) as form:
             form.target_source = "filter"
@@ -118,11 +118,11 @@ class TestOrder(CampaignCase):
         # 5 picked + 4 tagged + 2 from the file = 11 rows, 2 contacts twice, 1 blacklisted
         self.assertEqual(
             (
-                wizard.audience_total,
-                wizard.audience_duplicates,
-                wizard.audience_contacts,
-                wizard.audience_excluded,
-                wizard.audience_final,
+                wizard.total,
+                wizard.duplicates,
+                wizard.contacts,
+                wizard.excluded_total,
+                wizard.final,
             ),
             (11, 2, 9, 1, 8),
         )
@@ -176,11 +176,11 @@ class TestOrder(CampaignCase):
         wizard = self._to_media()
         wizard.action_back()
         target = wizard.target_ids
-        self.assertEqual(wizard.audience_final, 5)
+        self.assertEqual(wizard.final, 5)
         result = target.with_context(campaign_order_id=wizard.id).action_remove_from_order()
         self.assertIs(result, True, "the web client reloads the order where it is (its breadcrumb entry)")
         self.assertFalse(target.exists())
-        self.assertEqual((wizard.audience_total, wizard.audience_final), (0, 0), "the figures follow")
+        self.assertEqual((wizard.total, wizard.final), (0, 0), "the figures follow")
 
     def test_steps_cannot_be_skipped(self):
         wizard = self._wizard()

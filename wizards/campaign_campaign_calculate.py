@@ -10,7 +10,7 @@ class CampaignCampaignCalculate(models.TransientModel):
 
     _name = "campaign.campaign.calculate"
     _description = "Campaign Audience Calculation"
-    _inherit = ["campaign.access.mixin"]
+    _inherit = ["campaign.access.mixin", "campaign.audience.breakdown.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", required=True, ondelete="cascade")
     action_id = fields.Many2one(
@@ -25,33 +25,6 @@ class CampaignCampaignCalculate(models.TransientModel):
         store=True,
         readonly=False,
         precompute=True,
-    )
-    total = fields.Integer(
-        string="Found in Targets",
-        readonly=True,
-        help="Contacts found by each target, added up: a contact found by two targets counts twice.",
-    )
-    duplicates = fields.Integer(
-        string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
-    )
-    excluded_archived = fields.Integer(string="Archived", readonly=True)
-    excluded_no_address = fields.Integer(string="No Usable Address", readonly=True)
-    excluded_blacklisted = fields.Integer(string="Blacklisted", readonly=True)
-    excluded_opted_out = fields.Integer(string="Opted Out", readonly=True)
-    excluded_already_reached = fields.Integer(string="Already Reached", readonly=True)
-    excluded_duplicate = fields.Integer(
-        string="Same Address",
-        readonly=True,
-        help="Different contacts sharing one email address or phone number: one is kept.",
-    )
-    final = fields.Integer(
-        string="Reachable Now",
-        readonly=True,
-        help="Distinct contacts the campaign can reach right now on this channel: found in the targets, "
-        "counted once, the excluded ones left out. The campaign's Reachable Now is this figure.",
-    )
-    excluded_total = fields.Integer(
-        string="Excluded", readonly=True, help="Distinct contacts left out, whatever the reason (detailed below)."
     )
     audience_less = fields.Boolean(
         string="Reaches No Contact",
@@ -100,21 +73,8 @@ class CampaignCampaignCalculate(models.TransientModel):
                 stats = wizard.action_id._audience_stats()
             else:
                 stats = wizard.campaign_id._resolve_recipients(wizard.channel)
-            excluded = stats["excluded"]
             wizard.write(
-                {
-                    "total": stats["total"],
-                    "duplicates": stats["duplicates"],
-                    "excluded_archived": excluded.get("archived", 0),
-                    "excluded_no_address": excluded.get("no_address", 0),
-                    "excluded_blacklisted": excluded.get("blacklisted", 0),
-                    "excluded_opted_out": excluded.get("opted_out", 0),
-                    "excluded_already_reached": excluded.get("already_reached", 0),
-                    "excluded_duplicate": excluded.get("duplicate", 0),
-                    "excluded_total": sum(excluded.values()),
-                    "final": stats["final"],
-                    "audience_less": stats.get("audience_less", False),
-                }
+                wizard._audience_breakdown_values(stats) | {"audience_less": stats.get("audience_less", False)}
             )
 
     def _action_open(self):

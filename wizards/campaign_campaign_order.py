@@ -23,7 +23,7 @@ class CampaignCampaignOrder(models.TransientModel):
 
     _name = "campaign.campaign.order"
     _description = "Order a Campaign"
-    _inherit = ["campaign.access.mixin"]
+    _inherit = ["campaign.access.mixin", "campaign.audience.breakdown.mixin"]
 
     campaign_id = fields.Many2one("campaign.campaign", readonly=True, ondelete="cascade")
     step = fields.Selection(selection=WIZARD_STEPS, required=True, default="summary", readonly=True)
@@ -78,33 +78,6 @@ class CampaignCampaignOrder(models.TransientModel):
         string="Count For",
         default="email",
         help="Channel whose exclusions (no usable address, blacklist, opt-outs...) the figures apply.",
-    )
-    audience_total = fields.Integer(
-        string="Found in Targets",
-        readonly=True,
-        help="Contacts found by each target, added up: a contact found by two targets counts twice.",
-    )
-    audience_duplicates = fields.Integer(
-        string="Duplicates Removed", readonly=True, help="Contacts found in several targets, kept once."
-    )
-    audience_contacts = fields.Integer(string="Distinct Contacts", readonly=True)
-    audience_excluded = fields.Integer(
-        string="Excluded", readonly=True, help="Distinct contacts left out, for the reasons listed below."
-    )
-    audience_archived = fields.Integer(string="Archived", readonly=True)
-    audience_no_address = fields.Integer(string="No Usable Address", readonly=True)
-    audience_blacklisted = fields.Integer(string="Blacklisted", readonly=True)
-    audience_opted_out = fields.Integer(string="Opted Out", readonly=True)
-    audience_already_reached = fields.Integer(string="Already Reached", readonly=True)
-    audience_same_address = fields.Integer(
-        string="Same Address",
-        readonly=True,
-        help="Different contacts sharing one email address or phone number: one is kept.",
-    )
-    audience_final = fields.Integer(
-        string="Reachable Now",
-        readonly=True,
-        help="Distinct contacts the campaign can reach right now on the channel counted: the campaign's Reachable Now.",
     )
 
     # Media
@@ -170,7 +143,7 @@ class CampaignCampaignOrder(models.TransientModel):
             else:
                 wizard.input_count = 0
 
-    @api.depends("step", "campaign_id", "audience_contacts")
+    @api.depends("step", "campaign_id", "contacts")
     def _compute_missing(self):
         for wizard in self:
             missing = wizard._missing_for_launch() if wizard.step == "launch" and wizard.campaign_id else []
@@ -385,7 +358,7 @@ class CampaignCampaignOrder(models.TransientModel):
         if step == "contacts":
             if not campaign.target_ids:
                 return [self.env._("at least one target")]
-            if not self.audience_contacts:
+            if not self.contacts:
                 return [self.env._("contacts: the targets find none")]
             return []
         if step == "media":
@@ -532,22 +505,7 @@ class CampaignCampaignOrder(models.TransientModel):
         """The Calculate figures of the campaign's targets for the chosen channel."""
         for wizard in self.filtered("campaign_id"):
             stats = wizard.campaign_id._resolve_recipients(wizard.count_channel or "email")
-            excluded = stats["excluded"]
-            wizard.write(
-                {
-                    "audience_total": stats["total"],
-                    "audience_duplicates": stats["duplicates"],
-                    "audience_contacts": stats["contacts"],
-                    "audience_excluded": sum(excluded.values()),
-                    "audience_archived": excluded.get("archived", 0),
-                    "audience_no_address": excluded.get("no_address", 0),
-                    "audience_blacklisted": excluded.get("blacklisted", 0),
-                    "audience_opted_out": excluded.get("opted_out", 0),
-                    "audience_already_reached": excluded.get("already_reached", 0),
-                    "audience_same_address": excluded.get("duplicate", 0),
-                    "audience_final": stats["final"],
-                }
-            )
+            wizard.write(wizard._audience_breakdown_values(stats))
 
     def _refresh_lines(self):
         """One line per action of the campaign (cancelled ones aside), with its schedule."""

@@ -126,15 +126,15 @@ registry.category("web_tour.tours").add("campaign_audience_figures_tour", {
         orderAt("contacts"),
         {
             content: "The order's Calculate gives the same final count",
-            trigger: '.o_form_view div[name="audience_final"]:contains(4)',
+            trigger: '.o_form_view div[name="final"]:contains(4)',
         },
         {
             content: "and the reasons of its exclusions: opted out",
-            trigger: '.o_form_view div[name="audience_opted_out"]:contains(1)',
+            trigger: '.o_form_view div[name="excluded_opted_out"]:contains(1)',
         },
         {
             content: "blacklisted",
-            trigger: '.o_form_view div[name="audience_blacklisted"]:contains(1)',
+            trigger: '.o_form_view div[name="excluded_blacklisted"]:contains(1)',
         },
     ],
 });

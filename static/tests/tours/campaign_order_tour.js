@@ -44,7 +44,7 @@ const pickAndAdd = (contact, name, count) => [
     },
     {
         content: "The Calculate figures count the contacts of every target",
-        trigger: `.o_form_view div[name="audience_final"]:contains(${count})`,
+        trigger: `.o_form_view div[name="final"]:contains(${count})`,
     },
 ];
 
@@ -179,7 +179,7 @@ registry.category("web_tour.tours").add("campaign_order_tour", {
         },
         {
             content: "The target is gone",
-            trigger: '.o_form_view:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="audience_final"]:contains(0)',
+            trigger: '.o_form_view:not(:has(div[name="target_ids"] td[name="recipient_count"])) div[name="final"]:contains(0)',
         },
         ...pickAndAdd("Tour Contact One", "First pick", 1),
         ...pickAndAdd("Tour Contact Two", "Second pick", 2),
