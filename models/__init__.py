@@ -1,4 +1,5 @@
 from . import campaign_access_mixin
+from . import campaign_carrier_mixin
 from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
