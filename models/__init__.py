@@ -1,4 +1,6 @@
 from . import campaign_access_mixin
+from . import campaign_carrier_mixin
+from . import campaign_figures_mixin
 from . import account_analytic_plan
 from . import calendar_attendee
 from . import calendar_event
@@ -10,6 +12,9 @@ from . import campaign_action_variant
 from . import campaign_screen_refresh
 from . import campaign_calendar_item
 from . import campaign_campaign
+from . import campaign_campaign_kpi
+from . import campaign_campaign_launch
+from . import campaign_campaign_links
 from . import campaign_delivery
 from . import campaign_delivery_receipt
 from . import campaign_kpi_choice

@@ -13,14 +13,13 @@ class CalendarEvent(models.Model):
     the action says so, with an invitation that keeps the other attendees private."""
 
     _name = "calendar.event"
-    _inherit = ["calendar.event", "campaign.access.mixin"]
+    _inherit = ["calendar.event", "campaign.carrier.mixin"]
 
+    # an event is made per run: its action is its run's
+    campaign_action_id = fields.Many2one(
+        related="campaign_run_id.action_id", index=False, groups="campaign_manager.group_campaign_user"
+    )
     campaign_run_id = fields.Many2one(
-        "campaign.action.run",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        ondelete="set null",
         groups="campaign_manager.group_campaign_user",
         help="Run of the campaign action that invited the attendees of this event.",
     )

@@ -165,7 +165,8 @@ ACTION_TRANSITIONS = {
 class CampaignAction(models.Model):
     _name = "campaign.action"
     _description = "Campaign Action"
-    _inherit = ["mail.thread", "mail.activity.mixin", "campaign.access.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "campaign.access.mixin", "campaign.figures.mixin"]
+    _figures_group_by = "action"
     _order = "date_start, sequence, id"
     _check_company_auto = True
     # the email content is the action's own mailing (created by Edit Email), never one chosen
@@ -467,82 +468,6 @@ class CampaignAction(models.Model):
         help="Touchpoints carried out: sent or done (opened, clicked, replied, converted, bounced and "
         "unsubscribed ones included).",
     )
-    cost_planned = fields.Monetary(
-        string="Planned Cost",
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Fixed cost + cost per unit × planned units.",
-    )
-    cost_actual = fields.Monetary(
-        string="Actual Cost",
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Fixed cost once the action started (running, done, or a touchpoint carried out) + the cost per "
-        "unit of each touchpoint carried out.",
-    )
-    revenue_invoiced = fields.Monetary(
-        string="Invoiced Revenue",
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Posted customer invoices minus credit notes carrying the campaign's UTM campaign and this "
-        "action's UTM source, untaxed, in the company's currency.",
-    )
-    revenue_ordered = fields.Monetary(
-        string="Ordered Revenue",
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Confirmed sale orders carrying the campaign's UTM campaign and this action's UTM source, untaxed.",
-    )
-    revenue_won = fields.Monetary(
-        string="Won Revenue",
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Expected revenue of won opportunities carrying this action's UTM source.",
-    )
-    revenue = fields.Monetary(
-        currency_field="currency_id",
-        compute="_compute_figures",
-        help="Invoiced, ordered or won revenue of the action, as set in the Settings for the ROI.",
-    )
-    order_count = fields.Integer(string="Orders", compute="_compute_figures", help="Confirmed sale orders.")
-    average_order = fields.Monetary(
-        currency_field="currency_id", compute="_compute_figures", help="Ordered revenue / orders."
-    )
-    lead_count = fields.Integer(
-        string="Leads", compute="_compute_figures", help="Leads and opportunities, lost ones included."
-    )
-    roi = fields.Float(
-        string="ROI (%)",
-        compute="_compute_figures",
-        digits=(16, 2),
-        help="(revenue - actual cost) / actual cost × 100 (0 without cost).",
-    )
-    sent_count = fields.Integer(string="Sent", compute="_compute_figures", help="Touchpoints carried out.")
-    delivered_count = fields.Integer(string="Delivered", compute="_compute_figures", help="Sent - bounced.")
-    open_unique = fields.Integer(string="Unique Opens", compute="_compute_figures")
-    open_total = fields.Integer(string="Total Opens", compute="_compute_figures")
-    open_rate = fields.Float(
-        string="Open Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique opens / sent × 100."
-    )
-    click_total = fields.Integer(string="Total Clicks", compute="_compute_figures")
-    clicker_unique = fields.Integer(string="Unique Clickers", compute="_compute_figures")
-    click_rate = fields.Float(
-        string="Click Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unique clickers / sent × 100."
-    )
-    click_per_unique_open = fields.Float(
-        string="Clicks per Unique Open (%)",
-        compute="_compute_figures",
-        digits=(16, 2),
-        help="Unique clickers / unique opens × 100.",
-    )
-    unsubscribe_count = fields.Integer(string="Unsubscribes", compute="_compute_figures")
-    unsubscribe_rate = fields.Float(
-        string="Unsubscribe Rate (%)", compute="_compute_figures", digits=(16, 2), help="Unsubscribes / sent × 100."
-    )
-    bounce_count = fields.Integer(string="Bounces", compute="_compute_figures")
-    bounce_rate = fields.Float(
-        string="Bounce Rate (%)", compute="_compute_figures", digits=(16, 2), help="Bounces / sent × 100."
-    )
     touchpoint_ids = fields.One2many("campaign.touchpoint", "action_id", string="Touchpoints")
     run_ids = fields.One2many("campaign.action.run", "action_id", string="Runs")
     run_count = fields.Integer(string="Runs Count", compute="_compute_run_count")
@@ -813,38 +738,14 @@ class CampaignAction(models.Model):
         for action in self:
             action.run_count = counts.get(action.id, 0)
 
-    def _compute_figures(self):
-        Report = self.env["campaign.analysis.report"]
-        actions = self._origin.filtered("id")
-        rows = {row["action_id"]: row for row in Report._read_facts(actions.campaign_id.ids, "action")}
-        for action in self:
-            sums = {key: float(value or 0.0) for key, value in rows.get(action._origin.id, {}).items()}
-            currency = action.currency_id or self.env.company.currency_id
-            cost = currency.round(sums.get("cost_actual", 0.0))
-            revenues = {
-                "invoiced": currency.round(sums.get("revenue_invoiced", 0.0)),
-                "ordered": currency.round(sums.get("revenue_ordered", 0.0)),
-                "won": currency.round(sums.get("revenue_won", 0.0)),
-            }
-            revenue = revenues[action.company_id.campaign_revenue_source or "invoiced"]
-            orders = int(sums.get("order_count", 0))
-            action.update(
-                {
-                    "units_planned": int(sums.get("units_planned", 0)),
-                    "units_carried": int(sums.get("sent_count", 0)),
-                    "cost_planned": sums.get("cost_planned", 0.0),
-                    "cost_actual": cost,
-                    "revenue_invoiced": revenues["invoiced"],
-                    "revenue_ordered": revenues["ordered"],
-                    "revenue_won": revenues["won"],
-                    "revenue": revenue,
-                    "order_count": orders,
-                    "average_order": revenues["ordered"] / orders if orders else 0.0,
-                    "lead_count": int(sums.get("lead_count", 0)),
-                    "roi": Report._percent(revenue - cost, cost),
-                    **Report._message_metrics(sums),
-                }
-            )
+    def _figures_campaign_ids(self):
+        return self._origin.filtered("id").campaign_id.ids
+
+    def _figures_own(self, facts, values):
+        return {
+            "units_planned": int(facts["sums"]["units_planned"]),
+            "units_carried": int(facts["sums"]["sent_count"]),
+        }
 
     def _compute_touchpoint_count(self):
         groups = self.env["campaign.touchpoint"]._read_group(

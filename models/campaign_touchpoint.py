@@ -251,7 +251,7 @@ class CampaignTouchpoint(models.Model):
     _server_dispatched_idx = models.Index("(mail_server_id, date_dispatched) WHERE mail_server_id IS NOT NULL")
     _res_idx = models.Index("(res_id, res_model) WHERE res_id IS NOT NULL")
     _landing_token_uniq = models.UniqueIndex("(landing_token) WHERE landing_token IS NOT NULL")
-    # Contacts reached and contacts who responded per campaign (see campaign.campaign._distinct_figures):
+    # Contacts reached and contacts who responded per campaign (see campaign.analysis.report._read_distinct):
     # counted from these indexes alone, without reading the touchpoints.
     _campaign_reached_idx = models.Index(f"(campaign_id, partner_id) WHERE state IN {CARRIED_STATES}")
     _campaign_responded_idx = models.Index(

@@ -26,26 +26,14 @@ class MailingMailing(models.Model):
     touchpoints. Traces, tracking, unsubscribe and bounces are mass mailing's own."""
 
     _name = "mailing.mailing"
-    _inherit = ["mailing.mailing", "campaign.access.mixin"]
+    _inherit = ["mailing.mailing", "campaign.carrier.mixin"]
     # the UTM values of a mailing: never those of a campaign out of the user's reach
     _campaign_checked_fields = frozenset({"campaign_id", "source_id"})
 
     campaign_action_id = fields.Many2one(
-        "campaign.action",
-        index="btree_not_null",
-        ondelete="set null",
-        readonly=True,
-        copy=False,
-        help="Action of a marketing campaign this mailing belongs to: its content, or one of its runs.",
+        help="Action of a marketing campaign this mailing belongs to: its content, or one of its runs."
     )
-    campaign_run_id = fields.Many2one(
-        "campaign.action.run",
-        index="btree_not_null",
-        ondelete="set null",
-        readonly=True,
-        copy=False,
-        help="Run of the campaign action this mailing carried out.",
-    )
+    campaign_run_id = fields.Many2one(help="Run of the campaign action this mailing carried out.")
     campaign_variant_id = fields.Many2one(
         "campaign.action.variant",
         string="A/B Test Combination",

@@ -8,25 +8,12 @@ class ProjectTask(models.Model):
     cost through the project's analytic account)."""
 
     _name = "project.task"
-    _inherit = ["project.task", "campaign.access.mixin"]
+    _inherit = ["project.task", "campaign.carrier.mixin"]
 
     campaign_action_id = fields.Many2one(
-        "campaign.action",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        ondelete="set null",
-        groups="campaign_manager.group_campaign_user",
-        help="Campaign action that created this task.",
+        groups="campaign_manager.group_campaign_user", help="Campaign action that created this task."
     )
-    campaign_run_id = fields.Many2one(
-        "campaign.action.run",
-        readonly=True,
-        copy=False,
-        index="btree_not_null",
-        ondelete="set null",
-        groups="campaign_manager.group_campaign_user",
-    )
+    campaign_run_id = fields.Many2one(groups="campaign_manager.group_campaign_user")
     campaign_touchpoint_id = fields.Many2one(
         "campaign.touchpoint",
         readonly=True,

@@ -1,9 +1,11 @@
+from collections import defaultdict
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ..models.campaign_action import CHANNELS
 from ..models.campaign_campaign import CAMPAIGN_STATES, CAMPAIGN_TYPES
-from ..models.campaign_touchpoint import CARRIED_STATES
+from ..models.campaign_touchpoint import CARRIED_STATES, RESPONDED_CONDITION
 
 # Additive measures of the facts, in this order in every piece of the union.
 MEASURES = (
@@ -65,7 +67,8 @@ class CampaignAnalysisReport(models.Model):
     """Everything a campaign costs and earns, one row per kind of source, campaign, action and day.
 
     The same pieces of SQL feed this view (pivot and graph) and the figures of campaigns and actions
-    (``_read_facts``), so the analysis and the campaign form always agree. Amounts are in the
+    (``_read_figures``: ``_read_facts`` and, for what cannot be summed, ``_read_distinct``), so the
+    analysis and the campaign form always agree. Amounts are in the
     currency of the campaign's company; documents of other companies are left out."""
 
     _name = "campaign.analysis.report"
@@ -220,6 +223,114 @@ class CampaignAnalysisReport(models.Model):
             )
         )
         return self.env.cr.dictfetchall()
+
+    @api.model
+    def _read_figures(self, campaign_ids, group_by):
+        """The facts of the given campaigns summed for the figures of campaigns or actions (see
+        ``campaign.figures.mixin``): the one place the figures are read from.
+
+        :param list campaign_ids: ids of campaign.campaign
+        :param str group_by: ``"campaign"`` or ``"action"``
+        :return: {campaign or action id: {"sums": {measure: sum}, "kinds": {kind: {measure: sum}},
+            "distinct": {count: value}}}, answering zeros for an id without facts; "kinds" and the
+            counts of distinct contacts (see ``_read_distinct``) for campaigns only
+        """
+        figures = defaultdict(
+            lambda: {"sums": defaultdict(float), "kinds": defaultdict(lambda: defaultdict(float)), "distinct": {}}
+        )
+        key = "campaign_id" if group_by == "campaign" else "action_id"
+        for row in self._read_facts(campaign_ids, group_by):
+            facts = figures[row[key]]
+            for measure in MEASURES:
+                value = float(row[measure] or 0.0)
+                facts["sums"][measure] += value
+                if group_by == "campaign":
+                    facts["kinds"][row["kind"]][measure] += value
+        if group_by == "campaign":
+            for campaign_id, counts in self._read_distinct(campaign_ids).items():
+                figures[campaign_id]["distinct"] = counts
+        return figures
+
+    @api.model
+    def _read_distinct(self, campaign_ids):
+        """Counts of distinct contacts, which cannot be summed from the facts.
+
+        :param list campaign_ids: ids of campaign.campaign
+        :return: {campaign_id: {"contacts_reached", "response_count", "buyer_count", "return_count"}}
+        """
+        if not campaign_ids:
+            return {}
+        self.env.flush_all()
+        result = defaultdict(dict)
+        # two queries, each answered by an index of the touchpoints alone (see campaign.touchpoint)
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT campaign_id, COUNT(*) AS contacts_reached
+              FROM (SELECT DISTINCT campaign_id, partner_id FROM campaign_touchpoint
+                     WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s) AS reached
+          GROUP BY campaign_id""",
+                ids=campaign_ids,
+                carried=CARRIED_STATES,
+            )
+        )
+        for campaign_id, count in self.env.cr.fetchall():
+            result[campaign_id]["contacts_reached"] = count
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT campaign_id, COUNT(DISTINCT partner_id) AS response_count
+              FROM campaign_touchpoint
+             WHERE campaign_id = ANY(%(ids)s) AND state IN %(carried)s AND %(responded)s
+          GROUP BY campaign_id""",
+                ids=campaign_ids,
+                carried=CARRIED_STATES,
+                responded=SQL(RESPONDED_CONDITION),
+            )
+        )
+        for campaign_id, count in self.env.cr.fetchall():
+            result[campaign_id]["response_count"] = count
+        # Buyers and positive returns, as commercial entities; "b" rows are buyers.
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH outcomes AS (
+                SELECT c.id AS campaign_id, 'b' AS kind, 'p' || m.commercial_partner_id AS who
+                  FROM account_move m
+                  JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
+                 WHERE c.id = ANY(%(ids)s) AND m.state = 'posted' AND m.move_type = 'out_invoice'
+                UNION ALL
+                SELECT c.id, 'b', 'p' || p.commercial_partner_id
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                  JOIN campaign_campaign c ON c.utm_campaign_id = so.campaign_id AND c.company_id = so.company_id
+                 WHERE c.id = ANY(%(ids)s) AND so.state = 'sale'
+                UNION ALL
+                SELECT tp.campaign_id, 'r', 'p' || p.commercial_partner_id
+                  FROM campaign_touchpoint tp
+                  JOIN res_partner p ON p.id = tp.partner_id
+                 WHERE tp.campaign_id = ANY(%(ids)s) AND tp.state IN %(carried)s
+                   AND (tp.state = 'converted' OR tp.date_converted IS NOT NULL)
+                UNION ALL
+                SELECT c.id, 'r', COALESCE('p' || p.commercial_partner_id, 'l' || l.id)
+                  FROM crm_lead l
+                  JOIN campaign_campaign c ON c.utm_campaign_id = l.campaign_id
+                                          AND (l.company_id IS NULL OR l.company_id = c.company_id)
+             LEFT JOIN res_partner p ON p.id = l.partner_id
+                 WHERE c.id = ANY(%(ids)s) AND l.active
+            )
+            SELECT campaign_id,
+                   COUNT(DISTINCT who) FILTER (WHERE kind = 'b') AS buyer_count,
+                   COUNT(DISTINCT who) AS return_count
+              FROM outcomes
+          GROUP BY campaign_id""",
+                ids=campaign_ids,
+                carried=CARRIED_STATES,
+            )
+        )
+        for row in self.env.cr.dictfetchall():
+            result[row.pop("campaign_id")].update(row)
+        return result
 
     @staticmethod
     def _percent(part, whole):
