@@ -8,8 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, formatLang
 
-from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
-from .campaign_touchpoint import CARRIED_STATES, RESPONDED_CONDITION
+from ..const import AUDIENCE_LESS_CHANNELS, CARRIED_STATES, RESPONDED_CONDITION
 
 # Channels whose actions send messages (sent, opened, clicked): their campaigns' analysis opens on these.
 MESSAGE_CHANNELS = ("email", "sms", "letter")
@@ -157,7 +156,7 @@ class CampaignCampaign(models.Model):
     todo_ids = fields.One2many("campaign.todo", "campaign_id", string="To Do", readonly=True)
 
     main_channel = fields.Selection(
-        selection=[*CHANNELS, ("multi", "Multichannel")],
+        selection="_selection_main_channel",
         string="Channel",
         compute="_compute_channels",
         store=True,
@@ -190,7 +189,7 @@ class CampaignCampaign(models.Model):
     # One definition of the audience: the figures of Calculate, for the channel of the campaign's first
     # action that reaches contacts (email without one), as the targets stand right now.
     audience_channel = fields.Selection(
-        selection=CHANNELS,
+        selection=lambda self: self.env["campaign.action"]._selection_channel(),
         string="Counted For",
         compute="_compute_audience",
         help="Channel the audience figures are counted for: that of the campaign's first action reaching "
@@ -568,6 +567,10 @@ class CampaignCampaign(models.Model):
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
+    @api.model
+    def _selection_main_channel(self):
+        return [*self.env["campaign.action"]._selection_channel(), ("multi", self.env._("Multichannel"))]
+
     @api.depends("action_ids.channel", "action_ids.state", "action_ids.schedule_type")
     def _compute_channels(self):
         for campaign in self:

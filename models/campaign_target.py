@@ -14,7 +14,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize, mute_logger
 
-from .campaign_action import AUDIENCE_LESS_CHANNELS, REACH_SELECTION
+from ..const import AUDIENCE_LESS_CHANNELS, NOT_REACHED_STATES, REACH_SELECTION
 
 _logger = logging.getLogger(__name__)
 
@@ -27,9 +27,6 @@ EXCLUSION_REASONS = [
     ("already_reached", "Already reached"),
     ("duplicate", "Duplicate address"),
 ]
-
-# Channels that send something to the contact, for which opt-outs apply.
-OPT_OUT_CHANNELS = {"email", "sms", "letter", "landing", "event"}
 
 # Longest filter accepted, in characters (Odoo reads no longer expression): a list of ids that long
 # is a hand-picked or imported target, or a tag, not a filter.
@@ -658,37 +655,11 @@ class CampaignTarget(models.Model):
         campaign.ensure_one()
         if channel in AUDIENCE_LESS_CHANNELS:
             return SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
-        if channel == "landing":
-            # a landing page sends nothing itself: its contacts are those the channel delivering
-            # their link (an email or a letter) can reach
-            channel = (action.landing_delivery if action else False) or "email"
-        if channel == "email":
-            address = SQL("p.email_normalized")
-            no_address = SQL("p.email_normalized IS NULL")
-            blacklisted = SQL(
-                "EXISTS (SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active)"
-            )
-        elif channel == "sms":
-            address = SQL("p.phone_sanitized")
-            no_address = SQL("p.phone_sanitized IS NULL")
-            blacklisted = SQL(
-                "EXISTS (SELECT 1 FROM phone_blacklist bl WHERE bl.number = p.phone_sanitized AND bl.active)"
-            )
-        elif channel == "letter":
-            address = SQL("p.id::varchar")
-            # a person without a full postal address is written to at their company's address
-            no_address = SQL(
-                "(%s AND NOT EXISTS (SELECT 1 FROM res_partner co WHERE co.id = p.parent_id AND NOT %s))",
-                self.env["res.partner"]._campaign_incomplete_address_sql("p"),
-                self.env["res.partner"]._campaign_incomplete_address_sql("co"),
-            )
-            blacklisted = SQL("FALSE")
-        else:
-            address = SQL("p.id::varchar")
-            no_address = SQL("FALSE")
-            blacklisted = SQL("FALSE")
+        # where each channel finds the contact's address, and whether the opt-outs apply (models/channels/)
+        rules = self.env["campaign.action"]._channel_audience_rules(channel, action=action)
+        address, no_address, blacklisted = rules["address"], rules["no_address"], rules["blacklisted"]
 
-        if channel in OPT_OUT_CHANNELS:
+        if rules["opt_out"]:
             # sudo: the ids of the targets' lists only, as above (accountants cannot read mailing lists).
             list_ids = tuple(campaign.target_ids.sudo().mailing_list_ids.ids) or (0,)
             opted_out = SQL(
@@ -708,8 +679,9 @@ class CampaignTarget(models.Model):
             already = SQL(
                 """EXISTS (SELECT 1 FROM campaign_touchpoint tp
                             WHERE tp.action_id = %s AND tp.partner_id = p.id
-                              AND tp.state NOT IN ('failed', 'excluded', 'cancelled'))""",
+                              AND tp.state NOT IN %s)""",
                 action.id,
+                NOT_REACHED_STATES,
             )
         else:
             already = SQL("FALSE")
