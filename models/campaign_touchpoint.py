@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import SQL, email_normalize
 
 from ..const import CARRIED_STATES, RESPONDED_CONDITION
@@ -20,9 +19,6 @@ TOUCHPOINT_STATES = [
     ("excluded", "Excluded"),
     ("cancelled", "Cancelled"),
 ]
-
-# Printed on each letter before the touchpoint id: finds a letter's first page in a PDF.
-LETTER_REFERENCE_PREFIX = "CM-"
 
 
 class CampaignTouchpoint(models.Model):
@@ -119,21 +115,6 @@ class CampaignTouchpoint(models.Model):
         help="A/B test: the contact receives the winner once it is chosen.",
     )
 
-    # Letters: where the printed letter of the contact is (pages of the run's PDF once complete)
-    letter_attachment_id = fields.Many2one(
-        "ir.attachment",
-        string="Letter PDF",
-        readonly=True,
-        index="btree_not_null",
-        ondelete="set null",
-        help="PDF holding the letter of this contact: the run's PDF once all its letters are printed.",
-    )
-    letter_page_from = fields.Integer(string="From Page", readonly=True, help="First page of the letter in its PDF.")
-    letter_page_to = fields.Integer(string="To Page", readonly=True, help="Last page of the letter in its PDF.")
-    letter_reference = fields.Char(
-        compute="_compute_letter_reference", help="Reference printed on the letter, to find the contact again."
-    )
-
     next_retry = fields.Datetime(
         string="Next Attempt",
         readonly=True,
@@ -189,10 +170,6 @@ class CampaignTouchpoint(models.Model):
                  FROM campaign_touchpoint"""
         )
 
-    def _compute_letter_reference(self):
-        for touchpoint in self:
-            touchpoint.letter_reference = f"{LETTER_REFERENCE_PREFIX}{touchpoint.id}" if touchpoint.id else False
-
     @api.depends("action_id")
     def _compute_type_id(self):
         for touchpoint in self:
@@ -243,40 +220,6 @@ class CampaignTouchpoint(models.Model):
             )
         )
         self.invalidate_model(["state", "date_unsubscribed"])
-
-    @api.model
-    def _campaign_mark_sms_unsubscribed(self, traces):
-        """Recipients opted out through the “STOP SMS” link of a campaign SMS (trace already
-        checked by SMS Marketing): the touchpoints of those traces become unsubscribed, once."""
-        if not traces:
-            return
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """UPDATE campaign_touchpoint SET state = 'unsubscribed', date_unsubscribed = %s
-                    WHERE mailing_trace_id IN %s
-                      AND state NOT IN ('failed', 'excluded', 'cancelled', 'unsubscribed')""",
-                fields.Datetime.now(),
-                tuple(traces.ids),
-            )
-        )
-        self.invalidate_model(["state", "date_unsubscribed"])
-
-    def _letter_addressee(self):
-        """Contact whose name and postal address head the letter (the contact reached)."""
-        self.ensure_one()
-        return self.partner_id
-
-    def action_open_letter(self):
-        """Open the PDF holding the contact's letter, at its first page."""
-        self.ensure_one()
-        if not self.letter_attachment_id:
-            raise UserError(self.env._("The letter of %(contact)s is not printed yet.", contact=self.partner_id.name))
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{self.letter_attachment_id.id}#page={self.letter_page_from or 1}",
-            "target": "new",
-        }
 
     def action_open_record(self):
         self.ensure_one()

@@ -1,8 +1,11 @@
 """The letter channel: a mail merge printed as one PDF per run (letterhead, date, postal address)."""
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, is_html_empty
 
+# Printed on each letter before the touchpoint id: finds a letter's first page in a PDF.
+LETTER_REFERENCE_PREFIX = "CM-"
 # Texts of the action rendered per contact by the scheduler (placeholders checked like Odoo's templates).
 LETTER_CONTENT_FIELDS = {"letter_subject", "letter_body"}
 
@@ -82,4 +85,43 @@ class CampaignAction(models.Model):
             ),
             "blacklisted": SQL("FALSE"),
             "opt_out": True,
+        }
+
+
+class CampaignTouchpoint(models.Model):
+    _inherit = "campaign.touchpoint"
+
+    # Letters: where the printed letter of the contact is (pages of the run's PDF once complete)
+    letter_attachment_id = fields.Many2one(
+        "ir.attachment",
+        string="Letter PDF",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="PDF holding the letter of this contact: the run's PDF once all its letters are printed.",
+    )
+    letter_page_from = fields.Integer(string="From Page", readonly=True, help="First page of the letter in its PDF.")
+    letter_page_to = fields.Integer(string="To Page", readonly=True, help="Last page of the letter in its PDF.")
+    letter_reference = fields.Char(
+        compute="_compute_letter_reference", help="Reference printed on the letter, to find the contact again."
+    )
+
+    def _compute_letter_reference(self):
+        for touchpoint in self:
+            touchpoint.letter_reference = f"{LETTER_REFERENCE_PREFIX}{touchpoint.id}" if touchpoint.id else False
+
+    def _letter_addressee(self):
+        """Contact whose name and postal address head the letter (the contact reached)."""
+        self.ensure_one()
+        return self.partner_id
+
+    def action_open_letter(self):
+        """Open the PDF holding the contact's letter, at its first page."""
+        self.ensure_one()
+        if not self.letter_attachment_id:
+            raise UserError(self.env._("The letter of %(contact)s is not printed yet.", contact=self.partner_id.name))
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self.letter_attachment_id.id}#page={self.letter_page_from or 1}",
+            "target": "new",
         }

@@ -132,3 +132,25 @@ class MailingMailing(models.Model):
         # what SMS Marketing's "Send" does for these contacts, without its campaign guard
         composer = self.env["sms.composer"].with_context(active_id=False)
         composer.create(self._send_sms_get_composer_values(res_ids))._action_send_sms()
+
+
+class CampaignTouchpoint(models.Model):
+    _inherit = "campaign.touchpoint"
+
+    @api.model
+    def _campaign_mark_sms_unsubscribed(self, traces):
+        """Recipients opted out through the “STOP SMS” link of a campaign SMS (trace already
+        checked by SMS Marketing): the touchpoints of those traces become unsubscribed, once."""
+        if not traces:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint SET state = 'unsubscribed', date_unsubscribed = %s
+                    WHERE mailing_trace_id IN %s
+                      AND state NOT IN ('failed', 'excluded', 'cancelled', 'unsubscribed')""",
+                fields.Datetime.now(),
+                tuple(traces.ids),
+            )
+        )
+        self.invalidate_model(["state", "date_unsubscribed"])
