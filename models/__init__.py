@@ -40,3 +40,6 @@ from . import res_config_settings
 from . import res_partner
 from . import sms_sms
 from . import link_tracker
+
+# the channels extend campaign.action, campaign.action.run, campaign.touchpoint and mailing.mailing
+from . import channels

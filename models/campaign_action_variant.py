@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import is_html_empty
 
-from .campaign_touchpoint import CARRIED_STATES
+from ..const import CARRIED_STATES
 
 
 class CampaignActionVariant(models.Model):

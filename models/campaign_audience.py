@@ -1,10 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .campaign_action import AUDIENCE_LESS_CHANNELS
-
-# Channels that send something to the contact, for which opt-outs apply.
-OPT_OUT_CHANNELS = {"email", "sms", "letter", "landing", "event"}
+from ..const import AUDIENCE_LESS_CHANNELS, NOT_REACHED_STATES
 
 
 class CampaignTarget(models.Model):
@@ -207,37 +204,11 @@ class CampaignTarget(models.Model):
         campaign.ensure_one()
         if channel in AUDIENCE_LESS_CHANNELS:
             return SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
-        if channel == "landing":
-            # a landing page sends nothing itself: its contacts are those the channel delivering
-            # their link (an email or a letter) can reach
-            channel = (action.landing_delivery if action else False) or "email"
-        if channel == "email":
-            address = SQL("p.email_normalized")
-            no_address = SQL("p.email_normalized IS NULL")
-            blacklisted = SQL(
-                "EXISTS (SELECT 1 FROM mail_blacklist bl WHERE bl.email = p.email_normalized AND bl.active)"
-            )
-        elif channel == "sms":
-            address = SQL("p.phone_sanitized")
-            no_address = SQL("p.phone_sanitized IS NULL")
-            blacklisted = SQL(
-                "EXISTS (SELECT 1 FROM phone_blacklist bl WHERE bl.number = p.phone_sanitized AND bl.active)"
-            )
-        elif channel == "letter":
-            address = SQL("p.id::varchar")
-            # a person without a full postal address is written to at their company's address
-            no_address = SQL(
-                "(%s AND NOT EXISTS (SELECT 1 FROM res_partner co WHERE co.id = p.parent_id AND NOT %s))",
-                self.env["res.partner"]._campaign_incomplete_address_sql("p"),
-                self.env["res.partner"]._campaign_incomplete_address_sql("co"),
-            )
-            blacklisted = SQL("FALSE")
-        else:
-            address = SQL("p.id::varchar")
-            no_address = SQL("FALSE")
-            blacklisted = SQL("FALSE")
+        # where each channel finds the contact's address, and whether the opt-outs apply (models/channels/)
+        rules = self.env["campaign.action"]._channel_audience_rules(channel, action=action)
+        address, no_address, blacklisted = rules["address"], rules["no_address"], rules["blacklisted"]
 
-        if channel in OPT_OUT_CHANNELS:
+        if rules["opt_out"]:
             # sudo: the ids of the targets' lists only, as above (accountants cannot read mailing lists).
             list_ids = tuple(campaign.target_ids.sudo().mailing_list_ids.ids) or (0,)
             opted_out = SQL(
@@ -257,8 +228,9 @@ class CampaignTarget(models.Model):
             already = SQL(
                 """EXISTS (SELECT 1 FROM campaign_touchpoint tp
                             WHERE tp.action_id = %s AND tp.partner_id = p.id
-                              AND tp.state NOT IN ('failed', 'excluded', 'cancelled'))""",
+                              AND tp.state NOT IN %s)""",
                 action.id,
+                NOT_REACHED_STATES,
             )
         else:
             already = SQL("FALSE")

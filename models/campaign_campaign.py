@@ -5,7 +5,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from .campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
+from ..const import AUDIENCE_LESS_CHANNELS
 
 # Channels whose actions send messages (sent, opened, clicked): their campaigns' analysis opens on these.
 MESSAGE_CHANNELS = ("email", "sms", "letter")
@@ -154,7 +154,7 @@ class CampaignCampaign(models.Model):
     todo_ids = fields.One2many("campaign.todo", "campaign_id", string="To Do", readonly=True)
 
     main_channel = fields.Selection(
-        selection=[*CHANNELS, ("multi", "Multichannel")],
+        selection="_selection_main_channel",
         string="Channel",
         compute="_compute_channels",
         store=True,
@@ -187,7 +187,7 @@ class CampaignCampaign(models.Model):
     # One definition of the audience: the figures of Calculate, for the channel of the campaign's first
     # action that reaches contacts (email without one), as the targets stand right now.
     audience_channel = fields.Selection(
-        selection=CHANNELS,
+        selection=lambda self: self.env["campaign.action"]._selection_channel(),
         string="Counted For",
         compute="_compute_audience",
         help="Channel the audience figures are counted for: that of the campaign's first action reaching "
@@ -308,6 +308,10 @@ class CampaignCampaign(models.Model):
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
+    @api.model
+    def _selection_main_channel(self):
+        return [*self.env["campaign.action"]._selection_channel(), ("multi", self.env._("Multichannel"))]
+
     @api.depends("action_ids.channel", "action_ids.state", "action_ids.schedule_type")
     def _compute_channels(self):
         for campaign in self:

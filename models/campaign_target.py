@@ -8,7 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, mute_logger
 
-from .campaign_action import REACH_SELECTION
+from ..const import REACH_SELECTION
 
 _logger = logging.getLogger(__name__)
 

@@ -1,8 +1,6 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .campaign_action import CHANNELS
-
 
 class CampaignTouchpointType(models.Model):
     """Kind of touchpoint an action records for each contact (seed 001's "type de pièce dossier"):
@@ -22,7 +20,8 @@ class CampaignTouchpointType(models.Model):
         "res.company", index="btree_not_null", help="Leave empty to share the type between companies."
     )
     channel = fields.Selection(
-        selection=CHANNELS, help="Channel of the actions that may use this type; empty for every channel."
+        selection=lambda self: self.env["campaign.action"]._selection_channel(),
+        help="Channel of the actions that may use this type; empty for every channel.",
     )
     description = fields.Text(translate=True, help="What is recorded with this type, for the users.")
     activity_type_id = fields.Many2one(

@@ -1,7 +1,19 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .campaign_action import WEBHOOK_FIELD_TYPES
+# Contact fields a webhook may send: stored, simple, readable by every internal user.
+WEBHOOK_FIELD_TYPES = (
+    "boolean",
+    "char",
+    "date",
+    "datetime",
+    "float",
+    "integer",
+    "many2one",
+    "monetary",
+    "selection",
+    "text",
+)
 
 
 class CampaignWebhookField(models.Model):

@@ -1,23 +1,12 @@
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .. import placeholders
-
 # What mass mailing writes on a mailing after each batch it sends.
 MASS_MAILING_STATUS_FIELDS = {"state", "sent_date", "kpi_mail_required"}
-# Mass mailing's own links, never shortened (same list as mass mailing's shortener).
-LINK_SHORTENER_BLACKLIST = ["/unsubscribe_from_list", "/view", "/cards"]
 # Mailings made by the campaigns are records of the engine: no "created" note in their chatter and
 # no "You have been assigned to..." email to the responsible at each run.
 CAMPAIGN_MAILING_CONTEXT = {"mail_create_nolog": True, "mail_auto_subscribe_no_notify": True}
-# Links holding a placeholder are not addresses to track (patterns of the shortener's blacklist).
-PLACEHOLDER_LINK_PATTERNS = [r"\{\{.*", r"%7[Bb]%7[Bb].*"]
-# Links left untouched by the UTM parameters of "sales link tracking": mass mailing's own links.
-NO_UTM_PATHS = ("/unsubscribe_from_list", "/view", "/mail/track/", "/r/")
 
 
 class MailingMailing(models.Model):
@@ -180,32 +169,6 @@ class MailingMailing(models.Model):
             context.pop("post_convert_links", None)
         return context
 
-    def _campaign_add_utm_params(self, html):
-        """Add the UTM parameters of the mailing to every web link of ``html`` (sales link tracking
-        when links are not shortened), so that orders placed outside Odoo are attributed too."""
-        self.ensure_one()
-        params = {
-            "utm_campaign": self.campaign_id.name,
-            "utm_source": self.source_id.name,
-            "utm_medium": self.medium_id.name,
-        }
-        params = {key: value for key, value in params.items() if value}
-        if not html or not params:
-            return html
-
-        def add(match):
-            url = match.group(2)
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or any(path in parts.path for path in NO_UTM_PATHS):
-                return match.group(0)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            for key, value in params.items():
-                query.setdefault(key, value)
-            new_url = urlunsplit(parts._replace(query=urlencode(query)))
-            return match.group(0).replace(url, new_url)
-
-        return re.sub(r"""(href=["'])([^"']+)(["'])""", add, html)
-
     # ------------------------------------------------------------------
     # ENGINE
     # ------------------------------------------------------------------
@@ -231,7 +194,6 @@ class MailingMailing(models.Model):
             "medium_id": action.medium_id.id,
             "campaign_action_id": action.id,
             "campaign_run_id": run.id,
-            "mailing_type": "sms" if action.channel == "sms" else "mail",
             "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
             "mailing_domain": str([("campaign_touchpoint_ids.run_id", "=", run.id)]),
             "contact_list_ids": [fields.Command.clear()],
@@ -242,106 +204,22 @@ class MailingMailing(models.Model):
             "kpi_mail_required": False,
             "ab_testing_enabled": False,
         }
-        if action.channel == "sms":
-            values.update(
-                {
-                    "subject": action.name,
-                    "body_plaintext": action.sms_body,
-                    "sms_template_id": action.sms_template_id.id,
-                    "sms_allow_unsubscribe": action.sms_opt_out_link,
-                    # the touchpoints are the history of what each contact received: no chatter note
-                    "keep_archives": False,
-                    "sms_force_send": False,
-                }
-            )
-            mailing = self.with_context(**CAMPAIGN_MAILING_CONTEXT).create(values)
-            run.mailing_id = mailing
-            return mailing
-        values.update(campaign._mailing_reply_values())
-        content = variant
-        if run.ab_date_decision and not variant:
-            content = run.ab_winner_variant_id
-            if not content:
-                raise UserError(
-                    self.env._("The winner of the A/B test of “%(action)s” is not chosen yet.", action=action.name)
-                )
-            values["mailing_domain"] = str(
-                [("campaign_touchpoint_ids", "any", [("run_id", "=", run.id), ("ab_group", "=", "rest")])]
-            )
-        if variant:
-            # a UTM source of its own (created by Email Marketing): what each combination's links
-            # bring in is told apart, for the revenue metric
-            del values["source_id"]
-            values["name"] = self.env._(
-                "%(action)s, run %(run)s, combination %(variant)s",
-                action=action._utm_source_name(),
-                run=run.run_number,
-                variant=variant.name,
-            )
-            values["campaign_variant_id"] = variant.id
-            values["mailing_domain"] = str(
-                [
-                    (
-                        "campaign_touchpoint_ids",
-                        "any",
-                        [("run_id", "=", run.id), ("ab_group", "=", "test"), ("variant_id", "=", variant.id)],
-                    )
-                ]
-            )
-        if content:
-            content_mailing, template, subject, email_from = content._mailing_content()
-        else:
-            content_mailing, template, subject, email_from = action.mailing_id, action.mail_template_id, False, False
-        if template:
-            values.update({"subject": template.subject, "body_html": template.body_html, "body_arch": False})
-            email_from = email_from or template.email_from
-        if subject:
-            values["subject"] = subject
-        sender = self._campaign_email_from(action, email_from or content_mailing.email_from)
-        if sender:
-            values["email_from"] = sender
-        if template:
-            mailing = self.with_context(**CAMPAIGN_MAILING_CONTEXT).create(values)
-        else:
-            mailing = content_mailing.with_context(**CAMPAIGN_MAILING_CONTEXT).copy(values)
-        # {{ object.name }} is replaced in the body as in the subject
-        body = placeholders.to_qweb(mailing.body_html, self._campaign_placeholder_allowed)
-        if campaign.track_clicks:
-            # the links are the same for every recipient: shorten them once here, instead of once per
-            # recipient when each email is rendered (mass mailing's biggest cost per recipient)
-            base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-            # anchors of the email ("#", "#top": a template's placeholder buttons) are no addresses
-            anchors = rf"^{re.escape(base_url)}/?#[^#?/]*"
-            body = mailing._shorten_links(
-                body,
-                mailing._get_link_tracker_values(),
-                blacklist=[*LINK_SHORTENER_BLACKLIST, anchors, *PLACEHOLDER_LINK_PATTERNS],
-                base_url=base_url,
-            )
-        elif campaign.track_sales_links:
-            body = mailing._campaign_add_utm_params(body)
-        if body != mailing.body_html:
-            mailing.body_html = body
+        mailing = self._campaign_make_run_mailing(run, variant, values)
         if not variant:
             run.mailing_id = mailing
         return mailing
+
+    @api.model
+    def _campaign_make_run_mailing(self, run, variant, values):
+        """Create the mailing of a run from ``values``, what the mailings of every channel share: the
+        channels that send through mailings add their content (models/channels/email.py, sms.py)."""
+        raise UserError(self.env._("The channel of this action cannot run."))
 
     @api.model
     def _campaign_placeholder_allowed(self, expression):
         """Whether ``{{ expression }}`` is replaced in the body of a campaign email, letter or page:
         the expressions Odoo lets every user write in the templates of contacts."""
         return self.env["ir.qweb"]._is_expression_allowed(expression, "res.partner")
-
-    @api.model
-    def _campaign_email_from(self, action, chosen=False):
-        """Sender of an action's emails: the one chosen for them (the email, its template or the
-        A/B combination), else the action's responsible, else the campaign's owner, else the
-        company; never the user running the scheduled job (OdooBot)."""
-        odoobot = self.env.ref("base.partner_root", raise_if_not_found=False)
-        if chosen and not (odoobot and odoobot.email and odoobot.email.lower() in chosen.lower()):
-            return chosen
-        sender = action._campaign_sender()
-        return sender.email_formatted or action.company_id.email_formatted or chosen or False
 
     def _campaign_send_to(self, res_ids):
         """Hand the contacts over to Email or SMS Marketing: mails (committed by mass mailing as
@@ -354,14 +232,14 @@ class MailingMailing(models.Model):
             # "user" of templates (signature, sender) and the author of the emails are theirs, never
             # the job's OdooBot
             mailing = self.with_user(sender).sudo()
-        if self.mailing_type == "sms":
-            # what SMS Marketing's "Send" does for these contacts, without its campaign guard
-            composer = mailing.env["sms.composer"].with_context(active_id=False)
-            composer.create(mailing._send_sms_get_composer_values(res_ids))._action_send_sms()
-        else:
-            mailing._action_send_mail(res_ids=res_ids)
+        mailing._campaign_queue(res_ids)
         # the campaign's delivery workers send them (not Odoo's hourly queues): wake them up
         self.env["campaign.delivery"]._trigger_workers()
+
+    def _campaign_queue(self, res_ids):
+        """Queue the mailing's messages to ``res_ids``: Email Marketing's own sending (an SMS mailing's
+        is in models/channels/sms.py)."""
+        self._action_send_mail(res_ids=res_ids)
 
     @api.model
     def _campaign_find_run_mailing(self, run, variant=None):

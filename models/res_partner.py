@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .campaign_touchpoint import CARRIED_STATES
+from ..const import CARRIED_STATES
 
 # Address fields a printed letter needs (the state is optional in most countries).
 LETTER_ADDRESS_FIELDS = ("street", "zip", "city", "country_id")

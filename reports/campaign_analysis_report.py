@@ -3,9 +3,8 @@ from collections import defaultdict
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.campaign_action import CHANNELS
+from ..const import CARRIED_STATES, RESPONDED_CONDITION
 from ..models.campaign_campaign import CAMPAIGN_STATES, CAMPAIGN_TYPES
-from ..models.campaign_touchpoint import CARRIED_STATES, RESPONDED_CONDITION
 
 # Additive measures of the facts, in this order in every piece of the union.
 MEASURES = (
@@ -88,7 +87,7 @@ class CampaignAnalysisReport(models.Model):
     campaign_state = fields.Selection(selection=CAMPAIGN_STATES, string="Campaign Status", readonly=True)
     user_id = fields.Many2one("res.users", string="Owner", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
-    channel = fields.Selection(selection=CHANNELS, readonly=True)
+    channel = fields.Selection(selection=lambda self: self.env["campaign.action"]._selection_channel(), readonly=True)
     scope = fields.Selection(
         selection=[("company", "Company contacts"), ("personal", "Personal contacts")], readonly=True
     )

@@ -1,10 +1,9 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.campaign_action import ACTION_STATES, CHANNELS
+from ..const import ACTION_STATES
 from ..models.campaign_calendar_item import CALENDAR_ITEM_STATES, SOCIAL_NETWORKS
 
-ENTRY_KINDS = [*CHANNELS, ("social", "Social post"), ("reminder", "Reminder")]
 ENTRY_STATES = list({**dict(ACTION_STATES), **dict(CALENDAR_ITEM_STATES)}.items())
 
 
@@ -19,7 +18,7 @@ class CampaignCalendarEntry(models.Model):
     _order = "date_start, id"
 
     name = fields.Char(readonly=True)
-    kind = fields.Selection(selection=ENTRY_KINDS, readonly=True)
+    kind = fields.Selection(selection="_selection_kind", readonly=True)
     network = fields.Selection(selection=SOCIAL_NETWORKS, readonly=True)
     state = fields.Selection(selection=ENTRY_STATES, string="Status", readonly=True)
     date_start = fields.Datetime(string="Start", readonly=True)
@@ -29,6 +28,14 @@ class CampaignCalendarEntry(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     action_id = fields.Many2one("campaign.action", readonly=True)
     item_id = fields.Many2one("campaign.calendar.item", string="Calendar Item", readonly=True)
+
+    @api.model
+    def _selection_kind(self):
+        """The channels of the actions, then the kinds of calendar items that are no channel."""
+        channels = self.env["campaign.action"]._selection_channel()
+        keys = {key for key, _label in channels}
+        items = self.env["campaign.calendar.item"]._fields["kind"]._description_selection(self.env)
+        return [*channels, *((key, label) for key, label in items if key not in keys)]
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -13,7 +13,7 @@ from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
 from .. import placeholders
-from ..models.campaign_touchpoint import LETTER_REFERENCE_PREFIX
+from ..models.channels.letter import LETTER_REFERENCE_PREFIX
 from ..models.ir_actions_report import remove_page_numbers
 
 _logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.addons.campaign_manager.models.campaign_action_run import CampaignActionRun
+from odoo.addons.campaign_manager.models.channels.ab_test import CampaignActionRun
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from freezegun import freeze_time
 
-from odoo.addons.campaign_manager.models.campaign_touchpoint import CampaignTouchpoint
+from odoo.addons.campaign_manager.models.channels.webhook import CampaignTouchpoint
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 

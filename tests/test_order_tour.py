@@ -78,7 +78,7 @@ class TestOrderTour(TourCase):
             calls.append((url, json.loads(body)))
             return WebhookResponse(200, "ok")
 
-        with patch("odoo.addons.campaign_manager.models.campaign_touchpoint.post", receiver):
+        with patch("odoo.addons.campaign_manager.models.channels.webhook.post", receiver):
             self.env["campaign.action"]._cron_process()
         self.env.invalidate_all()
         self.assertEqual(len(calls), 2, "one call per contact")

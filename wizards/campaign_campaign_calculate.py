@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.campaign_action import AUDIENCE_LESS_CHANNELS, CHANNELS
+from ..const import AUDIENCE_LESS_CHANNELS
 
 
 class CampaignCampaignCalculate(models.TransientModel):
@@ -19,7 +19,7 @@ class CampaignCampaignCalculate(models.TransientModel):
         help='Calculate for this action\'s targets, channel and "once per contact" option.',
     )
     channel = fields.Selection(
-        selection=CHANNELS,
+        selection=lambda self: self.env["campaign.action"]._selection_channel(),
         required=True,
         compute="_compute_channel",
         store=True,

@@ -3,7 +3,6 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..models.campaign_action import CHANNELS
 from ..models.campaign_campaign import ORDER_STEP_INDEX, ORDER_STEPS
 
 WIZARD_STEPS = [step for step in ORDER_STEPS if step[0] != "done"]
@@ -74,7 +73,7 @@ class CampaignCampaignOrder(models.TransientModel):
     )
     target_ids = fields.One2many(related="campaign_id.target_ids", string="Targets")
     count_channel = fields.Selection(
-        selection=CHANNELS,
+        selection=lambda self: self.env["campaign.action"]._selection_channel(),
         string="Count For",
         default="email",
         help="Channel whose exclusions (no usable address, blacklist, opt-outs...) the figures apply.",
@@ -83,7 +82,9 @@ class CampaignCampaignOrder(models.TransientModel):
     # Media
     line_ids = fields.One2many("campaign.campaign.order.line", "wizard_id", string="Actions")
     schedule_line_ids = fields.One2many("campaign.campaign.order.line", "wizard_id", string="Actions to Schedule")
-    new_channel = fields.Selection(selection=CHANNELS, string="Channel", default="email")
+    new_channel = fields.Selection(
+        selection=lambda self: self.env["campaign.action"]._selection_channel(), string="Channel", default="email"
+    )
     new_action_name = fields.Char(string="Action Name", help="Default: the channel's name.")
     new_mail_template_id = fields.Many2one(
         "mail.template",

@@ -1,0 +1,80 @@
+"""Constants and selection lists shared by several files of the addon (as ``payment/const.py``).
+What only one channel uses lives with that channel, in ``models/channels/``."""
+
+from odoo.tools import SQL
+
+# Channels that reach no contact of the targets: the engine creates no touchpoint for them and the
+# audience figures say so instead of counting (a web link placed on a partner's blog, an ad, a QR
+# code on a flyer: its results are its clicks and what they bring).
+AUDIENCE_LESS_CHANNELS = {"weblink"}
+
+# Whom a target (or an action, for all its targets) reaches among the contacts found (seed 001:
+# actions generate records "for the organisations and/or the persons of the target group").
+REACH_SELECTION = [
+    ("contacts", "Contacts as found"),
+    ("companies", "Companies"),
+    ("persons", "Contact persons"),
+    ("both", "Companies and their contact persons"),
+]
+
+ACTION_STATES = [
+    ("draft", "Draft"),
+    ("scheduled", "Scheduled"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("cancelled", "Cancelled"),
+    ("failed", "Failed"),
+]
+
+# Status changes a user may ask for; the engine also moves scheduled -> running -> done/failed.
+ACTION_TRANSITIONS = {
+    "draft": {"scheduled", "cancelled"},
+    "scheduled": {"draft", "running", "cancelled", "failed"},
+    "running": {"done", "failed", "cancelled", "scheduled"},
+    "done": set(),
+    "cancelled": {"draft"},
+    "failed": {"draft", "scheduled", "cancelled"},
+}
+
+# States of an action that has not run yet.
+PENDING_STATES = ("draft", "scheduled")
+
+# Touchpoints the engine carries out per batch, unless the settings say otherwise.
+DEFAULT_BATCH_SIZE = 500
+
+# A touchpoint in one of these states was really carried out (sent, printed, created...): it counts
+# as a unit of the action's variable cost and as a contact reached.
+CARRIED_STATES = ("sent", "done", "opened", "clicked", "replied", "converted", "bounced", "unsubscribed")
+# The same, as an SQL condition on the touchpoints aliased tp.
+CARRIED_SQL = SQL("tp.state IN %s", CARRIED_STATES)
+# States that do not count as "reached" for the "once per contact" option.
+NOT_REACHED_STATES = ("failed", "excluded", "cancelled")
+# a touchpoint whose contact answered: replied, converted or visited the personal page
+RESPONDED_CONDITION = (
+    "(state IN ('replied', 'converted') OR date_replied IS NOT NULL "
+    "OR date_converted IS NOT NULL OR date_visited IS NOT NULL)"
+)
+
+# Follow-ups: which contacts of the previous action a follow-up reaches (SQL condition on the
+# previous run's touchpoints, alias tp).
+FOLLOWUP_FILTERS = [
+    ("targets", "Its targets (no condition)"),
+    ("reached", "Reached by the previous action"),
+    ("opened", "Opened"),
+    ("not_opened", "Did not open"),
+    ("clicked", "Clicked"),
+    ("not_clicked", "Did not click"),
+    ("replied", "Replied"),
+    ("visited", "Visited the landing page"),
+    ("bounced", "Bounced"),
+]
+FOLLOWUP_CONDITIONS = {
+    "reached": CARRIED_SQL,
+    "opened": SQL("tp.date_opened IS NOT NULL"),
+    "not_opened": SQL("%s AND tp.date_opened IS NULL AND tp.state != 'bounced'", CARRIED_SQL),
+    "clicked": SQL("tp.date_clicked IS NOT NULL"),
+    "not_clicked": SQL("%s AND tp.date_clicked IS NULL AND tp.state != 'bounced'", CARRIED_SQL),
+    "replied": SQL("tp.date_replied IS NOT NULL"),
+    "visited": SQL("tp.date_visited IS NOT NULL"),
+    "bounced": SQL("tp.state = 'bounced'"),
+}
