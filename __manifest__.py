@@ -42,6 +42,7 @@
         "views/campaign_action_run_views.xml",
         "views/campaign_action_variant_views.xml",
         "views/campaign_action_views.xml",
+        "views/campaign_action_weblink_views.xml",
         "views/campaign_weblink_views.xml",
         "views/campaign_touchpoint_type_views.xml",
         "views/campaign_touchpoint_views.xml",
