@@ -954,7 +954,7 @@ class CampaignCampaign(models.Model):
 
     def action_set_active(self):
         self.write({"state": "active"})
-        self.action_ids._trigger_engine()
+        self.env["campaign.engine"]._trigger()
 
     def action_launch(self):
         """Open the launch wizard (seed 003: immediately, at a date and time, or recurring)."""
@@ -982,7 +982,7 @@ class CampaignCampaign(models.Model):
 
     def action_resume(self):
         self.write({"state": "active"})
-        self.action_ids._trigger_engine()
+        self.env["campaign.engine"]._trigger()
 
     def action_order(self):
         """Resume the order of the campaign at the step reached (seed 000)."""
