@@ -1,7 +1,7 @@
 {
     "name": "Marketing Campaigns",
     "summary": "Plan, order, launch, track and account for cross-media marketing campaigns",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Marketing",
     "license": "LGPL-3",
     "author": "campaign_manager",

@@ -26,6 +26,7 @@ class CampaignTrackingController(http.Controller):
         auth="none",
         methods=["GET", "HEAD"],
         save_session=False,
+        readonly=False,  # it records the hit (Odoo's default for auth="none" is a read-only cursor)
     )
     def campaign_open(self, trace_id, signature, **kwargs):
         if request.httprequest.method == "GET":
@@ -38,6 +39,7 @@ class CampaignTrackingController(http.Controller):
         auth="none",
         methods=["GET", "HEAD"],
         save_session=False,
+        readonly=False,  # it records the hit (Odoo's default for auth="none" is a read-only cursor)
     )
     def campaign_click(self, code, trace_id, signature, **kwargs):
         target = request.env["mailing.trace"]._campaign_link_target(code)

@@ -17,6 +17,7 @@ from . import campaign_campaign_launch
 from . import campaign_campaign_links
 from . import campaign_delivery
 from . import campaign_delivery_receipt
+from . import campaign_engine
 from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience

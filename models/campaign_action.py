@@ -1,14 +1,11 @@
 import logging
 from datetime import timedelta
-from time import monotonic
 
-import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL, plaintext2html
 
 from .. import placeholders
@@ -22,17 +19,6 @@ from ..const import (
 )
 
 _logger = logging.getLogger(__name__)
-
-
-def is_database_fault(error):
-    """Whether ``error`` comes from the database itself (connection lost or closed, server shutting
-    down or out of resources) rather than from what was being done: nothing can be written any more,
-    the transaction is lost, and the next pass of the job must resume the work."""
-    if isinstance(error, psycopg2.InterfaceError):
-        return True
-    if isinstance(error, psycopg2.OperationalError) and not isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY):
-        return error.pgcode is None or error.pgcode.startswith(("08", "53", "57P"))
-    return False
 
 
 class CampaignAction(models.Model):
@@ -465,7 +451,7 @@ class CampaignAction(models.Model):
                 )
         self._channel_prepare_schedule()
         self.write({"state": "scheduled"})
-        self._trigger_engine()
+        self.env["campaign.engine"]._trigger()
 
     def action_set_draft(self):
         self.write({"state": "draft", "date_next_run": False})
@@ -759,162 +745,3 @@ class CampaignAction(models.Model):
         """Whether the action's runs are A/B tests (see models/channels/ab_test.py)."""
         self.ensure_one()
         return False
-
-    # ------------------------------------------------------------------
-    # ENGINE: scheduling
-    # ------------------------------------------------------------------
-    def _trigger_engine(self, at=None):
-        """Wake the campaign scheduler up now (or at the date(s) ``at``) instead of at its next interval."""
-        cron = self.env.ref("campaign_manager.ir_cron_campaign_process", raise_if_not_found=False)
-        if cron:
-            cron.sudo()._trigger(at)  # triggering a cron needs no rights on it: it only sets a date
-
-    @api.model
-    def _cron_process(self, batch_size=None, time_budget=None):
-        """Scheduled job: import the queued contact files, start the runs that are due, choose the
-        winners of the A/B tests that are due, carry out the pending touchpoints, and bring the click
-        counts of the campaign links up to date."""
-        deadline = monotonic() + (time_budget if time_budget is not None else 3600 * 24)
-        self.env["campaign.target"]._process_queued_imports(deadline)
-        self._start_due_runs()
-        self.env["campaign.action.run"]._ab_choose_winners()
-        self.env["campaign.action.run"]._dispatch_pending(batch_size=batch_size, time_budget=time_budget)
-        self.env["link.tracker"]._campaign_refresh_click_counts()
-
-    @api.model
-    def _start_due_runs(self, now=None):
-        """Create the runs that are due (and their touchpoints), one action at a time, each locked
-        so that several workers never start the same run twice."""
-        now = now or fields.Datetime.now()
-        candidates = self.search([("state", "in", ("scheduled", "running")), ("campaign_id.state", "=", "active")])
-        runs = self.env["campaign.action.run"]
-        for action_id in candidates.ids:
-            self.env.cr.execute(SQL("SELECT id FROM campaign_action WHERE id = %s FOR UPDATE SKIP LOCKED", action_id))
-            if not self.env.cr.fetchone():
-                continue  # another worker is scheduling this action right now
-            action = self.browse(action_id)
-            # what the job writes for the action (chatter notes, names) is in its campaign's language
-            action = action.with_context(lang=action.campaign_id._job_lang())
-            action.invalidate_recordset()
-            action.run_ids.invalidate_recordset()
-            due = action._next_due(now)
-            missing = due and action._missing_for_run()
-            if missing:
-                # content removed or broken since it was scheduled: say so rather than run half an action
-                action.write({"state": "failed", "date_next_run": False})
-                action.message_post(
-                    body=self.env._(
-                        "The action could not run, it lacks: %(missing)s. Complete it and schedule it again.",
-                        missing="; ".join(missing),
-                    )
-                )
-            elif due:
-                date_planned, parent_run = due
-                self.env.flush_all()  # what is pending is not this action's to fail on
-                try:
-                    with self.env.cr.savepoint():
-                        runs |= action._create_run(date_planned, parent_run)
-                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                    raise
-                except Exception as error:
-                    if is_database_fault(error):
-                        raise
-                    # one action that cannot start (a filter the database refuses...) must not stop the others
-                    _logger.info("Campaign action %s could not start a run: %s", action.id, error)
-                    detail = str(error.args[0] if error.args else error)
-                    if isinstance(error, psycopg2.Error):
-                        detail = detail.splitlines()[0]  # without the query quoted below it
-                    action.write({"state": "failed", "date_next_run": False})
-                    action.message_post(
-                        body=self.env._(
-                            "The action could not run: %(error)s. Correct it and schedule it again.",
-                            error=detail[:2000],
-                        )
-                    )
-            action._update_state_after_run(now)
-            self.env["campaign.action.run"]._commit_batch()
-        return runs
-
-    def _next_due(self, now):
-        """(date_planned, parent_run) of the run due now, or None. Missed recurring occurrences
-        collapse into the latest one: a worker down for three weeks sends once, not three times."""
-        self.ensure_one()
-        runs = self.run_ids
-        if self.schedule_type == "now":
-            return None if runs else (now, None)
-        if self.schedule_type == "at":
-            if runs or not self.date_start or self.date_start > now:
-                return None
-            return (self.date_start, None)
-        if self.schedule_type == "recurring":
-            if not self.date_start:
-                return None
-            last = max(runs.mapped("date_planned")) if runs else None
-            occurrence = self._next_occurrence(last) if last else self.date_start
-            if self.recurring_until and occurrence and occurrence > self.recurring_until:
-                occurrence = False
-            if not occurrence or occurrence > now:
-                return None
-            following = self._next_occurrence(occurrence)
-            while following and following <= now:
-                occurrence, following = following, self._next_occurrence(following)
-            return (occurrence, None)
-        # after another action: once per finished run of the previous action, after the delay
-        followed = runs.parent_run_id
-        delay = relativedelta(hours=self.delay) if self.delay_unit == "hours" else relativedelta(days=self.delay)
-        for parent_run in self.parent_id.run_ids.sorted("run_number"):
-            if parent_run.state == "done" and parent_run not in followed and parent_run.date_done + delay <= now:
-                return (parent_run.date_done + delay, parent_run)
-        return None
-
-    def _create_run(self, date_planned, parent_run=None):
-        """Create the next run of the action and its touchpoints (one SQL statement)."""
-        self.ensure_one()
-        number = max(self.run_ids.mapped("run_number"), default=0) + 1
-        run = self.env["campaign.action.run"].create(
-            {
-                "action_id": self.id,
-                "run_number": number,
-                "date_planned": date_planned,
-                "date_started": fields.Datetime.now(),
-                "parent_run_id": parent_run.id if parent_run else False,
-            }
-        )
-        if self.state == "scheduled":
-            self.state = "running"
-        run._generate_touchpoints()
-        return run
-
-    def _update_state_after_run(self, now=None):
-        """Finish the action once nothing is left to run, and show when it runs next."""
-        now = now or fields.Datetime.now()
-        for action in self.filtered(lambda a: a.state in ("scheduled", "running")):
-            if action.run_ids.filtered(lambda r: r.state in ("pending", "sending")):
-                if action.date_next_run:
-                    action.date_next_run = False
-                continue
-            finished, next_run = action._schedule_finished(now)
-            if finished and action.run_ids:
-                action.write({"state": "done", "date_next_run": False})
-            elif action.date_next_run != (next_run or False):
-                action.date_next_run = next_run
-
-    def _schedule_finished(self, now):
-        """(finished, next run date) of the action's schedule, all its runs being over."""
-        self.ensure_one()
-        if self.schedule_type == "now":
-            return bool(self.run_ids), False
-        if self.schedule_type == "at":
-            return bool(self.run_ids), (False if self.run_ids else self.date_start)
-        if self.schedule_type == "recurring":
-            last = max(self.run_ids.mapped("date_planned"), default=None)
-            occurrence = self._next_occurrence(last) if last else self.date_start
-            if not occurrence or (self.recurring_until and occurrence > self.recurring_until):
-                return True, False
-            return False, occurrence
-        parent = self.parent_id
-        waiting = parent.run_ids.filtered(lambda r: r.state == "done") - self.run_ids.parent_run_id
-        if waiting:
-            delay = relativedelta(hours=self.delay) if self.delay_unit == "hours" else relativedelta(days=self.delay)
-            return False, min(waiting.mapped("date_done")) + delay
-        return parent.state in ("done", "cancelled", "failed"), False

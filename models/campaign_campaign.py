@@ -502,7 +502,7 @@ class CampaignCampaign(models.Model):
 
     def action_set_active(self):
         self.write({"state": "active"})
-        self.action_ids._trigger_engine()
+        self.env["campaign.engine"]._trigger()
 
     def action_view_runs(self):
         """Execution info: runs of the campaign's actions with their counts and errors."""

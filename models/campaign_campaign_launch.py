@@ -77,7 +77,7 @@ class CampaignCampaign(models.Model):
 
     def action_resume(self):
         self.write({"state": "active"})
-        self.action_ids._trigger_engine()
+        self.env["campaign.engine"]._trigger()
 
     def action_order(self):
         """Resume the order of the campaign at the step reached (seed 000)."""

@@ -293,7 +293,7 @@ class CampaignTarget(models.Model):
     def _process_queued_imports(self, deadline):
         """Scheduled job: import the queued files, batch after batch, each committed; a file resumes
         after the rows already imported."""
-        commit = self.env["campaign.action.run"]._commit_batch
+        commit = self.env["campaign.engine"]._commit_batch
         country_ids = self._import_country_ids()
         for queued in self.search([("import_state", "=", "queued")]):
             # the import summary is written in the campaign's language
@@ -310,5 +310,5 @@ class CampaignTarget(models.Model):
                 if email or phone:
                     seen.add(email or phone)
             while target.import_state == "queued" and time.monotonic() < deadline:
-                with self.env["campaign.action.run"]._batch():  # one transaction per batch
+                with self.env["campaign.engine"]._batch():  # one transaction per batch
                     target._import_next_batch(rows, IMPORT_BATCH, seen)

@@ -1,10 +1,14 @@
 import json
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
+from odoo import SUPERUSER_ID, api, sql_db
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
 from odoo.addons.campaign_manager.models.campaign_delivery import CampaignDelivery, DeliveryLedger
+from odoo.addons.campaign_manager.models.campaign_engine import CampaignEngine, SavepointEachBatch
+from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import HttpCase, TransactionCase, get_db_name, new_test_user
 from odoo.tools import mute_logger
 
@@ -41,7 +45,104 @@ def deliver_campaign_mails(env, **kwargs):
         env["campaign.delivery"]._cron_deliver(**kwargs)
 
 
-class CampaignCase(TransactionCase):
+class WorkerKilled(BaseException):
+    """Stands for the worker process being killed: not an Exception, nothing catches it."""
+
+
+class EngineInTestMixin:
+    """The campaign engine run inside the test's transaction: each of its batches ends with a
+    savepoint instead of a commit (the only line where the tests' engine differs from
+    production's). Test classes that need real commits (several workers, processes killed) do
+    not use it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.startClassPatcher(patch.object(CampaignEngine, "_transactions", SavepointEachBatch))
+
+    def assertWorkerKilled(self, owner, name, process, at=2, before=False):
+        """Run ``process()`` while ``owner.name`` kills the worker at its ``at``-th call, once the
+        original has done its work (before it with ``before``), and assert that the worker died
+        there. Returns the positional arguments of each call. The caller then checks what the
+        kill left and runs the job again.
+
+        Not self.assertRaises: it would also roll back the batches committed before the kill."""
+        original = getattr(owner, name)
+        calls = []
+
+        def die(*args, **kwargs):
+            calls.append(args)
+            if before and len(calls) == at:
+                raise WorkerKilled()
+            result = original(*args, **kwargs)
+            if len(calls) == at and not before:
+                raise WorkerKilled()
+            return result
+
+        killed = False
+        with patch.object(owner, name, die):
+            try:
+                process()
+            except WorkerKilled:
+                killed = True
+        self.assertTrue(killed, f"the worker was not killed at call {at} of {name}")
+        return calls
+
+
+class CommittedWorkersCase(TransactionCase):
+    """Tests whose workers commit for real, as in production (several workers at once, a worker
+    stopped in the middle): their fixtures are committed on connections of their own (other
+    connections must see them) and removed afterwards; the engine keeps its production commits
+    (no EngineInTestMixin here)."""
+
+    def _real_cursor(self):
+        """A connection of its own, committing for real: not the registry's cursor, which Odoo's
+        test runner may point at the test's transaction."""
+        return sql_db.db_connect(self.env.cr.dbname).cursor()
+
+    def _execute_committed(self, statements):
+        """Run ``statements`` (SQL) on a connection of their own, committed (fixture removal)."""
+        with self._real_cursor() as cr:
+            for statement in statements:
+                cr.execute(statement)
+
+    @contextmanager
+    def committed_workers(self, work, count=1, together=True, timeout=120):
+        """Run ``work(env)`` in ``count`` threads named worker-1, worker-2..., each with a
+        connection of its own committing for real (``together``: they start at the same moment).
+        Yields the threads; on leaving the block, waits for them and asserts that none failed.
+
+        Odoo's test runner holds the registries' lock while it runs the tests: the workers find
+        the loaded registry without it (as they would in a server). Workers conflicting on the same
+        rows is the point: PostgreSQL refuses one statement and the worker retries, which
+        odoo.sql_db logs as a bad query; a real error of a worker fails the assertion below."""
+        barrier = threading.Barrier(count) if together else None
+        errors = []
+
+        def worker():
+            try:
+                with self._real_cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    if barrier:
+                        barrier.wait()
+                    work(env)
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+        with patch.object(Registry, "_lock", DummyRLock()), mute_logger("odoo.sql_db"):
+            threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in range(1, count + 1)]
+            for thread in threads:
+                thread.start()
+            try:
+                yield threads
+            finally:
+                for thread in threads:
+                    thread.join(timeout)
+        self.assertFalse(errors, errors)
+        self.assertFalse([thread.name for thread in threads if thread.is_alive()], "workers still running")
+
+
+class CampaignCase(EngineInTestMixin, TransactionCase):
     """Shared fixtures: campaign users of two kinds, an accountant, and helpers that build contacts,
     campaigns and targets without demo data."""
 
@@ -231,7 +332,7 @@ class RpcClientMixin:
         return self.call_kw(user, model, method, [list(ids), *args] if ids is not None else list(args), kwargs)
 
 
-class CampaignHttpCase(RpcClientMixin, HttpCase):
+class CampaignHttpCase(EngineInTestMixin, RpcClientMixin, HttpCase):
     """Users of each role with exactly the groups a real user of the role gets, for tests that go
     through a real client (HTTP JSON-RPC or a browser tour)."""
 

@@ -1,5 +1,4 @@
 from datetime import datetime
-from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
@@ -12,10 +11,6 @@ from odoo.tools import mute_logger
 
 from .common import CampaignCase, deliver_campaign_mails
 from .smtp_server import LocalSMTPServer
-
-
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
 
 
 @tagged("post_install", "-at_install")
@@ -40,7 +35,7 @@ class TestAbTesting(CampaignCase):
         )
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _launch(self, campaign=None):
         campaign = campaign or self.campaign
@@ -78,7 +73,7 @@ class TestAbTesting(CampaignCase):
         action = self._ab_action()
         self.assertEqual(action.ab_variant_ids.mapped("name"), ["A", "B"])
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         run = action.run_ids
         touchpoints = run.touchpoint_ids
         self.assertEqual(len(touchpoints), 10, "one touchpoint per contact")
@@ -96,7 +91,7 @@ class TestAbTesting(CampaignCase):
         action_3 = self._ab_action(
             variants=[{"subject": "One"}, {"subject": "Two"}, {"subject": "Three"}], ab_test_pc=50
         )
-        run_3 = action_3._create_run(datetime(2026, 3, 2, 9, 0))
+        run_3 = self.env["campaign.engine"]._create_run(action_3, datetime(2026, 3, 2, 9, 0))
         groups = self.env["campaign.touchpoint"]._read_group(
             [("run_id", "=", run_3.id), ("ab_group", "=", "test")], ["variant_id"], ["__count"]
         )
@@ -104,7 +99,7 @@ class TestAbTesting(CampaignCase):
         self.assertEqual(len(run_3.touchpoint_ids.filtered(lambda t: t.ab_group == "rest")), 5)
         # a tiny share still gives every combination a contact
         action_4 = self._ab_action(ab_test_pc=1)
-        run_4 = action_4._create_run(datetime(2026, 3, 2, 9, 0))
+        run_4 = self.env["campaign.engine"]._create_run(action_4, datetime(2026, 3, 2, 9, 0))
         self.assertEqual(run_4.ab_test_count, 2)
 
     def test_winner_by_open_rate_sent_to_the_rest_once(self):
@@ -290,36 +285,13 @@ class TestAbTesting(CampaignCase):
             self._process()
         run = action.run_ids
         self._deliver_tests(run, "2026-03-02 09:00:00")
-        original_choice = CampaignActionRun._ab_set_winner
-
-        def choose_then_die(run_self, winner, score, now=None):
-            original_choice(run_self, winner, score, now=now)
-            raise WorkerKilled()
-
-        killed = []
-        with freeze_time("2026-03-02 11:00:01"), patch.object(CampaignActionRun, "_ab_set_winner", choose_then_die):
-            try:
-                self._process()
-            except WorkerKilled:
-                killed.append("choosing")
+        with freeze_time("2026-03-02 11:00:01"):
+            self.assertWorkerKilled(CampaignActionRun, "_ab_set_winner", self._process, at=1)
         run.invalidate_recordset()
         self.assertFalse(run.ab_winner_variant_id, "the choice is undone with the worker")
         self.assertTrue(all(run.touchpoint_ids.filtered(lambda t: t.ab_group == "rest").mapped("ab_hold")))
-        original_send = MailingMailing._campaign_send
-        calls = []
-
-        def send_then_die(mailing_model, run, touchpoints, variant=None):
-            calls.append(len(touchpoints))
-            original_send(mailing_model, run, touchpoints, variant=variant)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        with freeze_time("2026-03-02 11:05:00"), patch.object(MailingMailing, "_campaign_send", send_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed.append("sending")
-        self.assertEqual(killed, ["choosing", "sending"])
+        with freeze_time("2026-03-02 11:05:00"):
+            self.assertWorkerKilled(MailingMailing, "_campaign_send", lambda: self._process(batch_size=2))
         self.assertTrue(run.ab_winner_variant_id, "chosen once, in a committed transaction of its own")
         self.assertEqual(len(self._traces(run.mailing_id)), 2, "the second batch of the rest is undone")
         with freeze_time("2026-03-02 11:10:00"):
@@ -416,6 +388,6 @@ class TestAbTesting(CampaignCase):
         with self.assertRaises(UserError):
             content.action_launch()
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         with self.assertRaises(UserError):
             variant_a.unlink()

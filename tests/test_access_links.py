@@ -386,7 +386,7 @@ class TestAccessLinkHoles(AccessHttpCase):
         action = self.env["campaign.action"].browse(task_action_id)
         self._refused("campaign.action", action, {"campaign_id": their.id, "state": "scheduled"})
         self._refused("campaign.action", action, {"campaign_id": their.id})
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         tasks = self.env["project.task"].search([("partner_id", "in", theirs_contacts.ids)])
         self.assertFalse(tasks, "no task names the other campaign's contacts")
         self.assertEqual(action.campaign_id, self.mine["campaign.campaign"])

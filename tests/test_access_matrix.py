@@ -156,7 +156,7 @@ class TestAccessMatrix(AccessCase):
             Form(
                 self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)
             ).save().action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         failures = []
         for key in ("c1_company", "c1_a"):
             campaign = self.samples[key]["campaign.campaign"]

@@ -90,7 +90,7 @@ class TestAccessRoutes(HttpCase, CampaignCase):
             ]
         )
         Form(cls.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
-        cls.env["campaign.action"]._cron_process()
+        cls.env["campaign.engine"]._cron_process()
         by_channel = {action.channel: action.touchpoint_ids.sorted("partner_id") for action in actions}
         by_channel["email"].mailing_trace_id.set_sent()
         return by_channel

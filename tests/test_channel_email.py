@@ -26,7 +26,7 @@ class TestChannelEmail(CampaignCase):
         campaign = campaign or self.campaign
         action = self._email_action(campaign, **action_values)
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         return action
 
     def _use_server(self, port):
@@ -134,7 +134,7 @@ class TestChannelEmail(CampaignCase):
         action.mailing_id.write({"subject": "News for {{ object.name }}", "body_html": "<p>Our news</p>"})
         self.assertFalse(action._missing_for_run())
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         run_mailing = action.run_ids.mailing_id
         self.assertNotEqual(run_mailing, action.mailing_id)
         self.assertEqual(run_mailing.subject, "News for {{ object.name }}")
@@ -176,7 +176,7 @@ class TestChannelEmail(CampaignCase):
         self.assertIn("an email alias for the replies", str(ctx.exception))
         campaign.write({"alias_name": "replies-test", "alias_domain_id": alias_domain.id})
         wizard.action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         mailing = action.run_ids.mailing_id
         self.assertEqual(mailing.reply_to, "replies-test@campaign.example.com")
         trace = action.run_ids.touchpoint_ids.mailing_trace_id

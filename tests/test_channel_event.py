@@ -13,10 +13,6 @@ from odoo.tools import mute_logger
 from .common import CampaignCase
 
 
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
-
-
 @tagged("post_install", "-at_install")
 class TestChannelEvent(CampaignCase):
     """Event actions: one calendar event per run, the contacts as attendees added in batches,
@@ -32,7 +28,7 @@ class TestChannelEvent(CampaignCase):
         cls._manual_target(cls.campaign, cls.partners | cls.no_email)
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _launch(self, campaign=None):
         campaign = campaign or self.campaign
@@ -176,22 +172,7 @@ class TestChannelEvent(CampaignCase):
     def test_kill_then_rerun_invites_each_contact_once(self):
         action = self._event_action(event_send_invitations=True)
         self._launch()
-        original = CalendarEvent._campaign_invite
-        calls = []
-
-        def invite_then_die(event_model, run, touchpoints):
-            calls.append(len(touchpoints))
-            original(event_model, run, touchpoints)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        killed = False
-        with patch.object(CalendarEvent, "_campaign_invite", invite_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed = True
-        self.assertTrue(killed)
+        self.assertWorkerKilled(CalendarEvent, "_campaign_invite", lambda: self._process(batch_size=2))
         run = action.run_ids
         event = run.event_id
         self.assertEqual(len(event.attendee_ids), 3, "the organizer and the first batch; the second is undone")
@@ -210,7 +191,7 @@ class TestChannelEvent(CampaignCase):
     def test_existing_attendee_is_linked_not_invited_again(self):
         action = self._event_action(event_send_invitations=True)
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         run = action.run_ids
         event = self.env["calendar.event"]._campaign_run_event(run)
         event.with_context(skip_attendee_notification=True).write({"partner_ids": [(4, self.partners[0].id)]})

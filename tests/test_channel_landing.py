@@ -44,7 +44,7 @@ class TestChannelLanding(CampaignCase, HttpCase):
 
     def _launch(self, campaign):
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
 
     def _touchpoint(self, partner, action=None):
         return (action or self.action).touchpoint_ids.filtered(lambda t: t.partner_id == partner)
@@ -106,7 +106,7 @@ class TestChannelLanding(CampaignCase, HttpCase):
             followup_filter="reached",
         )
         email.action_schedule()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         mails = self.env["mail.mail"].search([("mailing_id", "=", email.run_ids.mailing_id.id)])
         self.assertEqual(len(mails), 3)
         for touchpoint in self.action.touchpoint_ids:

@@ -17,10 +17,6 @@ LETTER_BODY = (
 )
 
 
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
-
-
 @tagged("post_install", "-at_install")
 class TestChannelLetter(CampaignCase, HttpCase):
     """Letter actions end to end: a QWeb mail merge with the company layout and the contact's
@@ -58,7 +54,7 @@ class TestChannelLetter(CampaignCase, HttpCase):
         form.save().action_launch()
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _reached(self, action):
         return action.run_ids.touchpoint_ids.filtered(lambda t: t.state != "excluded").sorted("id")
@@ -82,7 +78,7 @@ class TestChannelLetter(CampaignCase, HttpCase):
         self.company.report_footer = "Letter Shop SAS, RCS Paris 42"
         action = self._letter_action()
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         letters = self.env["report.campaign_manager.report_campaign_letter"]
         reached = self._reached(action)[:1]
         texts, _errors = letters._campaign_render_texts(reached)
@@ -102,7 +98,7 @@ class TestChannelLetter(CampaignCase, HttpCase):
     def test_letters_html_one_per_contact(self):
         action = self._letter_action()
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         touchpoints = action.run_ids.touchpoint_ids
         excluded = touchpoints.filtered(lambda t: t.state == "excluded")
         self.assertEqual(excluded.partner_id, self.no_city)
@@ -146,7 +142,7 @@ class TestChannelLetter(CampaignCase, HttpCase):
         self.partners[1].name = "Bo"
         action = self._letter_action(letter_body='<p>Initial: <t t-out="object.name[3]"/></p>')
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         touchpoints = self._reached(action)
         report = self.env["report.campaign_manager.report_campaign_letter"]
         texts, errors = report._campaign_render_texts(touchpoints)
@@ -227,22 +223,7 @@ class TestChannelLetter(CampaignCase, HttpCase):
     def test_kill_then_rerun_prints_each_letter_once(self):
         action = self._letter_action()
         self._launch()
-        original = ReportCampaignLetter._campaign_print_batch
-        calls = []
-
-        def print_then_die(report, run, touchpoints):
-            calls.append(len(touchpoints))
-            original(report, run, touchpoints)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        killed = False
-        with patch.object(ReportCampaignLetter, "_campaign_print_batch", print_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed = True
-        self.assertTrue(killed)
+        self.assertWorkerKilled(ReportCampaignLetter, "_campaign_print_batch", lambda: self._process(batch_size=2))
         run = action.run_ids
         touchpoints = self._reached(action)
         self.assertEqual(touchpoints.mapped("state"), ["queued", "queued", "planned"], "second batch undone")

@@ -1,5 +1,4 @@
 from datetime import date
-from unittest.mock import patch
 
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
 from odoo.addons.sms.tests.common import SMSCase
@@ -8,10 +7,6 @@ from odoo.tests import Form, tagged
 
 from .common import CampaignCase
 from .tour_common import TourCase
-
-
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
 
 
 @tagged("post_install", "-at_install")
@@ -46,7 +41,7 @@ class TestChannelSms(CampaignCase, SMSCase):
         form.save().action_launch()
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _send_queue(self):
         """What the SMS queue does (without its commit): send the outgoing SMS."""
@@ -133,7 +128,7 @@ class TestChannelSms(CampaignCase, SMSCase):
     def test_invalid_numbers_fail_alone(self):
         action = self._sms_action()
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         # the number became invalid after the run started, and the provider refuses another one
         self.partners[0].phone = "12345"
         refused = self.partners[1].phone_sanitized
@@ -168,23 +163,7 @@ class TestChannelSms(CampaignCase, SMSCase):
     def test_kill_in_the_middle_then_rerun_sends_once(self):
         action = self._sms_action()
         self._launch()
-        original = MailingMailing._campaign_send
-        calls = []
-
-        def send_then_die(mailing_model, run, touchpoints):
-            calls.append(len(touchpoints))
-            original(mailing_model, run, touchpoints)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        # not self.assertRaises: it would roll back the batch committed before the kill too
-        killed = False
-        with patch.object(MailingMailing, "_campaign_send", send_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed = True
-        self.assertTrue(killed)
+        self.assertWorkerKilled(MailingMailing, "_campaign_send", lambda: self._process(batch_size=2))
         run = action.run_ids
         self.assertEqual(sorted(self._reached(action).mapped("state")), ["planned", "planned", "queued", "queued"])
         self.assertEqual(self.env["sms.sms"].sudo().search_count([("mailing_id", "=", run.mailing_id.id)]), 2)
@@ -202,7 +181,7 @@ class TestChannelSms(CampaignCase, SMSCase):
         or another worker's attempt): the next pass links them, never queues them twice."""
         action = self._sms_action()
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         run = action.run_ids
         mailing = self.env["mailing.mailing"]._campaign_run_mailing(run)
         mailing._campaign_send_to(self.partners[:2].ids)
@@ -308,7 +287,7 @@ class TestChannelSms(CampaignCase, SMSCase):
         # campaign SMS mailings are sent by the campaign only
         action.sms_body = "Hello"
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         mailing = self.env["mailing.mailing"]._campaign_run_mailing(action.run_ids)
         with self.assertRaises(UserError):
             mailing.action_send_sms()

@@ -12,10 +12,6 @@ from odoo.tools import mute_logger
 from .common import CampaignCase
 
 
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
-
-
 @tagged("post_install", "-at_install")
 class TestChannelTask(CampaignCase):
     """Task actions: one task per contact (touchpoints done, each linked to its task) or one task for
@@ -33,7 +29,7 @@ class TestChannelTask(CampaignCase):
         cls.stage_done = cls.env.ref("campaign_manager.project_task_type_done")
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _launch(self, campaign=None, **values):
         campaign = campaign or self.campaign
@@ -159,22 +155,7 @@ class TestChannelTask(CampaignCase):
     def test_kill_then_rerun_creates_each_task_once(self):
         action = self._task_action(task_mode="contact", task_name="Call {contact}")
         self._launch()
-        original = ProjectTask._campaign_create_for_touchpoints
-        calls = []
-
-        def create_then_die(task_model, run, touchpoints):
-            calls.append(len(touchpoints))
-            original(task_model, run, touchpoints)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        killed = False
-        with patch.object(ProjectTask, "_campaign_create_for_touchpoints", create_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed = True
-        self.assertTrue(killed)
+        self.assertWorkerKilled(ProjectTask, "_campaign_create_for_touchpoints", lambda: self._process(batch_size=2))
         run = action.run_ids
         self.assertEqual(sorted(run.touchpoint_ids.mapped("state")), ["done", "done", "planned", "planned", "planned"])
         self.assertEqual(len(self._tasks(action)), 2, "the killed batch is undone")
@@ -187,7 +168,7 @@ class TestChannelTask(CampaignCase):
     def test_existing_task_is_linked_not_duplicated(self):
         action = self._task_action(task_mode="contact", task_name="Call {contact}")
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         touchpoint = action.run_ids.touchpoint_ids.filtered(lambda t: t.partner_id == self.partners[0])
         earlier = self.env["project.task"].create(
             {

@@ -26,10 +26,6 @@ from .common import CampaignCase
 T0 = datetime.datetime(2026, 3, 2, 9, 0, 0)
 
 
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
-
-
 class Receiver(BaseHTTPRequestHandler):
     """The receiving end of the webhook: records every call and answers what the test asks."""
 
@@ -142,7 +138,7 @@ class TestChannelWebhook(CampaignCase):
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _closed_port(self):
         with socket.socket() as sock:
@@ -356,11 +352,11 @@ class TestChannelWebhook(CampaignCase):
         action = self._action()
         with freeze_time(T0):
             self._launch()
-            self.env["campaign.action"]._start_due_runs()
+            self.env["campaign.engine"]._start_due_runs()
             # between the run's start and its calls, the administrator withdraws the permission (or the
             # DNS now answers a private address)
             self.env["ir.config_parameter"].set_param("campaign_manager.webhook_allow_private", "False")
-            self.env["campaign.action.run"]._dispatch_pending()
+            self.env["campaign.engine"]._dispatch_pending()
         touchpoints = action.run_ids.touchpoint_ids
         self.assertEqual(set(touchpoints.mapped("state")), {"failed"})
         self.assertIn("127.0.0.1, a loopback, private", touchpoints[0].failure_reason)
@@ -379,24 +375,11 @@ class TestChannelWebhook(CampaignCase):
 
     def test_kill_before_the_calls_then_rerun_sends_once(self):
         action = self._action()
-        original = CampaignTouchpoint._webhook_calls
-        batches = []
-
-        def prepare_then_die(touchpoints, run, now):
-            batches.append(touchpoints.ids)
-            if len(batches) == 2:
-                raise WorkerKilled()
-            return original(touchpoints, run, now)
-
         with freeze_time(T0):
             self._launch()
-            killed = False
-            with patch.object(CampaignTouchpoint, "_webhook_calls", prepare_then_die):
-                try:
-                    self._process(batch_size=2)
-                except WorkerKilled:
-                    killed = True
-            self.assertTrue(killed)
+            self.assertWorkerKilled(
+                CampaignTouchpoint, "_webhook_calls", lambda: self._process(batch_size=2), before=True
+            )
             self.assertEqual(len(self.server.calls), 2, "the first batch went and was committed")
             self._process(batch_size=2)
         keys = [call["headers"]["X-Campaign-Delivery"] for call in self.server.calls]
@@ -406,24 +389,12 @@ class TestChannelWebhook(CampaignCase):
 
     def test_kill_between_call_and_commit_repeats_the_same_key(self):
         action = self._action()
-        original = CampaignTouchpoint._webhook_store
-        stores = []
-
-        def store_then_die(touchpoints, rows):
-            stores.append(rows)
-            if len(stores) == 2:
-                raise WorkerKilled()  # the receiver has the calls, the database does not know
-            return original(touchpoints, rows)
-
         with freeze_time(T0):
             self._launch()
-            killed = False
-            with patch.object(CampaignTouchpoint, "_webhook_store", store_then_die):
-                try:
-                    self._process(batch_size=2)
-                except WorkerKilled:
-                    killed = True
-            self.assertTrue(killed)
+            # killed before storing: the receiver has the calls, the database does not know
+            self.assertWorkerKilled(
+                CampaignTouchpoint, "_webhook_store", lambda: self._process(batch_size=2), before=True
+            )
             touchpoints = action.run_ids.touchpoint_ids
             self.assertEqual(sorted(touchpoints.mapped("state")), ["planned", "sent", "sent"])
             self._process(batch_size=2)

@@ -2,27 +2,23 @@ import threading
 import time
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api, modules, sql_db
+from odoo import SUPERUSER_ID, api
 from odoo.addons.campaign_manager.models.mailing_mailing import MailingMailing
-from odoo.modules.registry import DummyRLock, Registry
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 from odoo.tools import SQL
+
+from .common import CommittedWorkersCase
 
 PARTNERS = 60
 BATCH = 5
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentWorkers(TransactionCase):
+class TestConcurrentWorkers(CommittedWorkersCase):
     """Two workers (two database connections, two threads, real commits as in production) dispatch
     the same run at once: every contact is mailed exactly once and both workers take part.
 
     The fixture is committed (other connections must see it) and removed afterwards."""
-
-    def _real_cursor(self):
-        """A connection of its own, committing for real: not the registry's cursor, which Odoo's
-        test runner points at the test's transaction."""
-        return sql_db.db_connect(self.env.cr.dbname).cursor()
 
     def setUp(self):
         super().setUp()
@@ -48,7 +44,7 @@ class TestConcurrentWorkers(TransactionCase):
                 {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
             )
             env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
-            run = env["campaign.action"]._start_due_runs()
+            run = env["campaign.engine"]._start_due_runs()
             env["mailing.mailing"]._campaign_run_mailing(run)
             self.ids = {
                 "partners": partners.ids,
@@ -63,28 +59,26 @@ class TestConcurrentWorkers(TransactionCase):
 
     def _remove_fixture(self):
         ids = self.ids
-        with self._real_cursor() as cr:
-            statements = [
-                ("DELETE FROM mail_mail WHERE mailing_id = %s", ids["mailing"]),
-                ("DELETE FROM mailing_trace WHERE mass_mailing_id = %s", ids["mailing"]),
-                ("DELETE FROM campaign_touchpoint WHERE campaign_id = %s", ids["campaign"]),
-                ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id = %s", ids["campaign"]),
-                (
-                    "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
-                    "(SELECT id FROM campaign_action WHERE campaign_id = %s)",
-                    ids["campaign"],
-                ),
-                ("DELETE FROM campaign_action_run WHERE campaign_id = %s", ids["campaign"]),
-                ("DELETE FROM campaign_action WHERE campaign_id = %s", ids["campaign"]),
-                ("DELETE FROM campaign_campaign WHERE id = %s", ids["campaign"]),
-                ("DELETE FROM utm_source WHERE id = %s", ids["utm_source"]),
-                ("DELETE FROM utm_campaign WHERE id = %s", ids["utm_campaign"]),
-                ("DELETE FROM mail_template WHERE id = %s", ids["template"]),
-                ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", tuple(ids["partners"])),
-                ("DELETE FROM res_partner WHERE id IN %s", tuple(ids["partners"])),
-            ]
-            for query, param in statements:
-                cr.execute(SQL(query, param))
+        statements = (
+            ("DELETE FROM mail_mail WHERE mailing_id = %s", ids["mailing"]),
+            ("DELETE FROM mailing_trace WHERE mass_mailing_id = %s", ids["mailing"]),
+            ("DELETE FROM campaign_touchpoint WHERE campaign_id = %s", ids["campaign"]),
+            ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id = %s", ids["campaign"]),
+            (
+                "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
+                "(SELECT id FROM campaign_action WHERE campaign_id = %s)",
+                ids["campaign"],
+            ),
+            ("DELETE FROM campaign_action_run WHERE campaign_id = %s", ids["campaign"]),
+            ("DELETE FROM campaign_action WHERE campaign_id = %s", ids["campaign"]),
+            ("DELETE FROM campaign_campaign WHERE id = %s", ids["campaign"]),
+            ("DELETE FROM utm_source WHERE id = %s", ids["utm_source"]),
+            ("DELETE FROM utm_campaign WHERE id = %s", ids["utm_campaign"]),
+            ("DELETE FROM mail_template WHERE id = %s", ids["template"]),
+            ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", tuple(ids["partners"])),
+            ("DELETE FROM res_partner WHERE id IN %s", tuple(ids["partners"])),
+        )
+        self._execute_committed(SQL(query, param) for query, param in statements)
 
     def test_two_workers_share_a_run_without_duplicates(self):
         original = MailingMailing._campaign_send
@@ -95,32 +89,12 @@ class TestConcurrentWorkers(TransactionCase):
             time.sleep(0.05)  # long enough for the other worker to come in
             return original(mailing_model, run, touchpoints)
 
-        barrier = threading.Barrier(2)
-        errors = []
-
-        def worker():
-            try:
-                with self._real_cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    barrier.wait()
-                    env["campaign.action.run"]._dispatch_pending(batch_size=BATCH)
-            except Exception as error:  # reported by the assertion below
-                errors.append(error)
-
         # production behaviour inside the workers: each batch commits
-        # Odoo's test runner holds the registries' lock while it runs the tests: the workers find
-        # the loaded registry without it
         with (
-            patch.object(modules.module, "current_test", False),
             patch.object(MailingMailing, "_campaign_send", slow_send),
-            patch.object(Registry, "_lock", DummyRLock()),
+            self.committed_workers(lambda env: env["campaign.engine"]._dispatch_pending(batch_size=BATCH), count=2),
         ):
-            threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in (1, 2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(120)
-        self.assertFalse(errors, errors)
+            pass
         self.assertEqual(set(workers_of_batch), {"worker-1", "worker-2"}, "both workers carried batches")
         # a batch undone by a conflict with the other worker is carried again, never duplicated
         self.assertGreaterEqual(len(workers_of_batch), PARTNERS // BATCH)
@@ -149,5 +123,5 @@ class TestConcurrentWorkers(TransactionCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             run = env["campaign.action.run"].browse(self.ids["run"])
             if run.state != "done":  # both finished at once: the next pass closes it
-                run._finish_if_complete()
+                env["campaign.engine"]._finish_if_complete(run)
             self.assertEqual(run.state, "done")

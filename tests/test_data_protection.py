@@ -17,7 +17,7 @@ class TestDataProtection(CampaignCase):
         cls._manual_target(cls.campaign, cls.partners)
         cls.action = cls._email_action(cls.campaign)
         cls.env["campaign.campaign.launch"].create({"campaign_id": cls.campaign.id, "mode": "now"}).action_launch()
-        cls.env["campaign.action"]._cron_process()
+        cls.env["campaign.engine"]._cron_process()
         cls.touchpoints = cls.action.run_ids.touchpoint_ids
         cls.touchpoints.mailing_trace_id.set_sent()
         cls.target_partner = cls.partners[0]

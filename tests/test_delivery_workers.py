@@ -16,16 +16,17 @@ from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.addons.base.models.ir_mail_server import IrMail_Server
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 from odoo.tools import SQL, config, mute_logger
 
+from .common import CommittedWorkersCase
 from .smtp_server import LocalSMTPServer
 
 WORKER_SCRIPT = Path(__file__).with_name("delivery_worker.py")
 CONTEXT = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
 
 
-class CommittedCampaignCase(TransactionCase):
+class CommittedCampaignCase(CommittedWorkersCase):
     """A committed campaign whose email run is queued (``count`` emails waiting for the delivery
     workers), a mail server on loopback, and the removal of all of it afterwards."""
 
@@ -58,7 +59,7 @@ class CommittedCampaignCase(TransactionCase):
                 {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
             )
             env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
-            env["campaign.action"]._cron_process()
+            env["campaign.engine"]._cron_process()
             run = action.run_ids
             parameter = env["ir.config_parameter"]
             previous_batch = parameter.get_param("campaign_manager.delivery_batch_size")
@@ -165,34 +166,19 @@ class TestParallelDelivery(CommittedCampaignCase):
             with self.registry.cursor() as cr:
                 api.Environment(cr, SUPERUSER_ID, {})["campaign.delivery"]._sync_worker_crons(3)
             batches = Counter()
-            barrier = threading.Barrier(3)
-            errors = []
             original = type(self.env["mail.mail"])._campaign_deliver
 
             def deliver(mails, ledger, campaign_of):
                 batches[threading.current_thread().name] += len(mails)
                 return original(mails, ledger, campaign_of)
 
-            def worker():
-                try:
-                    with self.registry.cursor() as cr:
-                        env = api.Environment(cr, SUPERUSER_ID, {})
-                        barrier.wait()
-                        env["campaign.delivery"]._cron_deliver(batch_size=5)
-                except Exception as error:  # reported by the assertion below
-                    errors.append(error)
-
             with (
                 patch.object(IrMail_Server, "_disable_send", return_value=False),
                 patch.object(type(self.env["mail.mail"]), "_campaign_deliver", deliver),
                 mute_logger("odoo.addons.mail.models.mail_mail"),
+                self.committed_workers(lambda env: env["campaign.delivery"]._cron_deliver(batch_size=5), count=3),
             ):
-                threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in (1, 2, 3)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join(120)
-        self.assertFalse(errors, errors)
+                pass
         self.assertEqual(set(batches), {"worker-1", "worker-2", "worker-3"}, "every worker delivered")
         self.assertEqual(sum(batches.values()), count, "no email taken by two workers")
         recipients = self._recipients(server)
@@ -310,29 +296,20 @@ class TestStopDuringDelivery(CommittedCampaignCase):
         count = 120
         with LocalSMTPServer(slow_rcpt=0.01) as server:
             self._commit_fixture(count, server.port)
-            errors = []
-
-            def worker():
-                try:
-                    with self.registry.cursor() as cr:
-                        api.Environment(cr, SUPERUSER_ID, {})["campaign.delivery"]._cron_deliver(batch_size=50)
-                except Exception as error:  # reported by the assertion below
-                    errors.append(error)
-
             with (
                 patch.object(IrMail_Server, "_disable_send", return_value=False),
                 mute_logger("odoo.addons.mail.models.mail_mail"),
             ):
-                thread = threading.Thread(target=worker)
-                thread.start()
-                while len(server.messages) < 20 and thread.is_alive():
-                    time.sleep(0.005)
-                with self.registry.cursor() as cr:  # committed when the block ends
-                    env = api.Environment(cr, SUPERUSER_ID, CONTEXT)
-                    env["campaign.campaign"].browse(self.ids["campaign"]).action_stop()
-                at_stop = len(server.messages)
-                thread.join(60)
-                self.assertFalse(errors, errors)
+                deliver = self.committed_workers(
+                    lambda env: env["campaign.delivery"]._cron_deliver(batch_size=50), together=False, timeout=60
+                )
+                with deliver as [thread]:
+                    while len(server.messages) < 20 and thread.is_alive():
+                        time.sleep(0.005)
+                    with self.registry.cursor() as cr:  # committed when the block ends
+                        env = api.Environment(cr, SUPERUSER_ID, CONTEXT)
+                        env["campaign.campaign"].browse(self.ids["campaign"]).action_stop()
+                    at_stop = len(server.messages)
                 self.assertEqual(len(server.messages), at_stop, "nothing left once the stop was saved")
                 self.assertLess(at_stop, count)
                 touchpoints, _traces, waiting, receipts = self._state()
@@ -341,7 +318,7 @@ class TestStopDuringDelivery(CommittedCampaignCase):
                 with self.registry.cursor() as cr:  # committed when the block ends
                     env = api.Environment(cr, SUPERUSER_ID, CONTEXT)
                     env["campaign.campaign"].browse(self.ids["campaign"]).action_resume()
-                    env["campaign.action"]._cron_process()
+                    env["campaign.engine"]._cron_process()
                 with self.registry.cursor() as cr:
                     api.Environment(cr, SUPERUSER_ID, CONTEXT)["campaign.delivery"]._cron_deliver()
         recipients = self._recipients(server)

@@ -10,10 +10,6 @@ from odoo.tests import Form, tagged
 from .common import CampaignCase
 
 
-class WorkerKilled(BaseException):
-    """Stands for the worker process being killed: not an Exception, nothing catches it."""
-
-
 @tagged("post_install", "-at_install")
 class TestExecution(CampaignCase):
     """The engine: runs due by schedule, touchpoints generated in one statement, batches that can
@@ -29,7 +25,7 @@ class TestExecution(CampaignCase):
         cls.env["mail.blacklist"]._add(cls.partners[5].email)
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _launch(self, campaign=None, **values):
         campaign = campaign or self.campaign
@@ -242,23 +238,7 @@ class TestExecution(CampaignCase):
     def test_kill_in_the_middle_of_a_batch_then_rerun(self):
         action = self._email_action(self.campaign)
         self._launch()
-        original = MailingMailing._campaign_send
-        calls = []
-
-        def send_then_die(mailing_model, run, touchpoints):
-            calls.append(len(touchpoints))
-            original(mailing_model, run, touchpoints)
-            if len(calls) == 2:
-                raise WorkerKilled()
-
-        # not self.assertRaises: it would roll back the batches committed before the kill too
-        killed = False
-        with patch.object(MailingMailing, "_campaign_send", send_then_die):
-            try:
-                self._process(batch_size=2)
-            except WorkerKilled:
-                killed = True
-        self.assertTrue(killed)
+        self.assertWorkerKilled(MailingMailing, "_campaign_send", lambda: self._process(batch_size=2))
         run = action.run_ids
         states = run.touchpoint_ids.filtered(lambda t: t.state != "excluded").mapped("state")
         self.assertEqual(sorted(states), ["planned", "planned", "planned", "queued", "queued"], "batch 2 undone")
@@ -275,7 +255,7 @@ class TestExecution(CampaignCase):
         in between, the next pass links the existing traces instead of mailing again."""
         action = self._email_action(self.campaign)
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         run = action.run_ids
         mailing = self.env["mailing.mailing"]._campaign_run_mailing(run)
         mailing._action_send_mail(res_ids=self.partners[:3].ids)  # committed, then the worker died
@@ -358,8 +338,8 @@ class TestExecution(CampaignCase):
     def test_run_created_once_per_due_date(self):
         action = self._email_action(self.campaign)
         self._launch()
-        runs = self.env["campaign.action"]._start_due_runs()
-        again = self.env["campaign.action"]._start_due_runs()
+        runs = self.env["campaign.engine"]._start_due_runs()
+        again = self.env["campaign.engine"]._start_due_runs()
         self.assertEqual(len(runs), 1)
         self.assertFalse(again)
         self.assertEqual(action.run_ids, runs)

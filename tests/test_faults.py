@@ -65,7 +65,7 @@ class FaultCase(CampaignCase):
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
 
     def _process(self, **kwargs):
-        self.env["campaign.action"]._cron_process(**kwargs)
+        self.env["campaign.engine"]._cron_process(**kwargs)
 
     def _process_losing_database(self, marker, from_occurrence=1, **kwargs):
         """Run the job while the database is lost at ``marker``: the job must stop on it (not
@@ -362,7 +362,7 @@ class TestStoppedWhileWaiting(FaultCase):
         action = self._webhook_action()
         with freeze_time(T0):
             self._launch()
-            self.env["campaign.action"]._start_due_runs()
+            self.env["campaign.engine"]._start_due_runs()
             self.campaign.action_stop()
             self._process()
         self.assertFalse(self.server.calls, "no call once the stop is saved")
@@ -424,7 +424,7 @@ class TestStoppedWhileWaiting(FaultCase):
         )
         with freeze_time(T0):
             self._launch()
-            self.env["campaign.action"]._start_due_runs()
+            self.env["campaign.engine"]._start_due_runs()
             self.campaign.action_stop()
             self._process()
         touchpoints = action.run_ids.touchpoint_ids
@@ -445,7 +445,7 @@ class TestStoppedWhileWaiting(FaultCase):
         tasks = self.env["project.task"].with_context(active_test=False)
         with freeze_time(T0):
             self._launch()
-            self.env["campaign.action"]._start_due_runs()
+            self.env["campaign.engine"]._start_due_runs()
             self.campaign.action_stop()
             self._process()
         self.assertFalse(tasks.search_count([("campaign_action_id", "in", (per_contact | for_action).ids)]))

@@ -134,7 +134,7 @@ class TestFirstHour(TourCase):
         self._audience_targets(campaign)
         self._email_action(campaign)
         self.env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         states = campaign.touchpoint_ids.mapped("state")
         self.assertEqual((states.count("planned"), states.count("excluded")), (4, 2))
         self.start_tour(self._form_url(campaign), "campaign_touchpoint_count_tour", login="fh_user")

@@ -61,7 +61,7 @@ class TestFirstHourTour(TourCase):
     def test_analysis_opens_on_the_message_figures(self):
         action = self._action(mail_template_id=self.template.id)
         self.env["campaign.campaign.launch"].create({"campaign_id": self.campaign.id, "mode": "now"}).action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         traces = action.run_ids.touchpoint_ids.mailing_trace_id.sorted("id")
         traces.set_sent()
         traces[:1].set_opened()

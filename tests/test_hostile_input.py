@@ -127,7 +127,7 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
         action = self._email_action(self.campaign)
         self.assertEqual(action._audience_stats()["final"], 3)
         self.env["campaign.campaign.launch"].create({"campaign_id": self.campaign.id}).action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.assertEqual(action.run_ids.touchpoint_ids.partner_id, self.partners)
         # the same filter written by someone who sees every company
         everyone = self._target([("city", "=", "Hostile City")], name="All")
@@ -172,7 +172,7 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
         self.assertEqual(len(missing), 1)
         self.assertIn("a valid filter for the target “<b>NotStaff</b>”: ", missing[0])
         self.assertIn('access the field "employee_ids"', missing[0])
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.assertEqual(action.state, "failed")
         self.assertFalse(action.run_ids, "nothing half done")
         self.assertIn("a valid filter for the target “&lt;b&gt;NotStaff&lt;/b&gt;”", action.message_ids[0].body)
@@ -194,7 +194,7 @@ class TestHostileFilters(CampaignCase, FrenchMixin):
         )
         target.invalidate_recordset()
         with mute_logger("odoo.sql_db"):
-            self.env["campaign.action"]._cron_process()
+            self.env["campaign.engine"]._cron_process()
         self.assertEqual(action.state, "failed")
         self.assertFalse(action.run_ids)
         body = action.message_ids[0].body
@@ -265,7 +265,7 @@ class TestEscaping(CampaignCase, HttpCase):
     def test_printed_reports(self):
         action = self._email_action(self.campaign, name=SCRIPT)
         self._launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.assertTrue(action.run_ids)
         reports = self.env["ir.actions.report"]
         for xmlid in (
@@ -288,7 +288,7 @@ class TestEscaping(CampaignCase, HttpCase):
         )
         self.assertNotIn("alert(2)", action.letter_body, "scripts are taken out of the text when saved")
         self._launch()
-        self.env["campaign.action"]._start_due_runs()
+        self.env["campaign.engine"]._start_due_runs()
         touchpoint = action.run_ids.touchpoint_ids
         html = self.env["ir.actions.report"]._render_qweb_html(REPORT_XMLID, touchpoint.ids)[0].decode()
         self._assert_text(html, SCRIPT, IMG)
@@ -303,7 +303,7 @@ class TestEscaping(CampaignCase, HttpCase):
         self.assertNotIn("alert(2)", template.body_html)
         action = self._email_action(self.campaign, name=SCRIPT, mail_template_id=template.id)
         self._launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.env["ir.mail_server"].search([]).write({"active": False})
         with LocalSMTPServer() as server:
             self.env["ir.mail_server"].create(
@@ -331,7 +331,7 @@ class TestEscaping(CampaignCase, HttpCase):
             }
         )
         self._launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         touchpoint = action.run_ids.touchpoint_ids
         path = touchpoint.landing_url.removeprefix(touchpoint.get_base_url())
         page = self.url_open(path)
@@ -512,12 +512,12 @@ class TestHostileWebhookUrls(CampaignCase):
             Form(
                 self.env["campaign.campaign.launch"].with_context(default_campaign_id=self.campaign.id)
             ).save().action_launch()
-            self.env["campaign.action"]._start_due_runs()
+            self.env["campaign.engine"]._start_due_runs()
         with (
             self._resolving({"rebind.example.com": ["10.0.0.7"]}),
             patch("odoo.addons.campaign_manager.webhook.requests.Session.post") as post,
         ):
-            self.env["campaign.action.run"]._dispatch_pending()
+            self.env["campaign.engine"]._dispatch_pending()
         post.assert_not_called()
         touchpoints = action.run_ids.touchpoint_ids
         self.assertEqual(set(touchpoints.mapped("state")), {"failed"})

@@ -9,10 +9,6 @@ from odoo.tests import tagged
 from .common import CampaignCase
 
 
-class WorkerKilled(BaseException):
-    """The worker process being killed."""
-
-
 @tagged("post_install", "-at_install")
 class TestImport(CampaignCase):
     """Hostile contact files: wrong encodings, missing and extra columns, duplicates, malformed
@@ -89,25 +85,9 @@ class TestImport(CampaignCase):
             self.assertIn("importing in the background, 0 of 100 rows done", target.import_summary)
             action = self._email_action(self.campaign)
             self.assertIn("the end of the import of the target “Imported” (in progress)", action._missing_for_run()[0])
-            original = type(target)._import_rows
-            calls = []
-
-            def import_then_die(self_, rows_, seen):
-                calls.append(len(rows_))
-                result = original(self_, rows_, seen)
-                if len(calls) == 2:
-                    raise WorkerKilled()
-                return result
-
-            killed = False
-            with patch.object(type(target), "_import_rows", import_then_die):
-                try:
-                    self.env["campaign.action"]._cron_process()
-                except WorkerKilled:
-                    killed = True
-            self.assertTrue(killed)
+            self.assertWorkerKilled(type(target), "_import_rows", self.env["campaign.engine"]._cron_process)
             self.assertEqual(target.import_done, 25, "the first batch is kept, the second undone")
-            self.env["campaign.action"]._cron_process()
+            self.env["campaign.engine"]._cron_process()
         self.assertEqual(target.import_state, "done")
         self.assertEqual(len(target.partner_ids), 40)
         self.assertEqual(self.env["res.partner"].search_count([("email", "=like", "%@bulk.example.com")]), 40)
@@ -123,7 +103,7 @@ class TestImport(CampaignCase):
         )
         target = self._target("\n".join(lines).encode())
         self.assertEqual(target.import_state, "queued")
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.assertEqual(target.import_state, "done")
         self.assertEqual(len(target.partner_ids), 11)
         self.assertIn("100000 rows, 0 existing contacts, 11 created, 99989 duplicates", target.import_summary)

@@ -79,7 +79,7 @@ class TestOrderTour(TourCase):
             return WebhookResponse(200, "ok")
 
         with patch("odoo.addons.campaign_manager.models.channels.webhook.post", receiver):
-            self.env["campaign.action"]._cron_process()
+            self.env["campaign.engine"]._cron_process()
         self.env.invalidate_all()
         self.assertEqual(len(calls), 2, "one call per contact")
         self.assertEqual({call[0] for call in calls}, {"https://hooks.example.com/spring"})

@@ -148,13 +148,13 @@ class TestOrganisations(CampaignCase):
         calls = self.env["campaign.action"].create(
             {"campaign_id": self.campaign.id, "name": "Call the companies", "channel": "task", "reach": "companies"}
         )
-        run = calls._create_run(fields.Datetime.now())
+        run = self.env["campaign.engine"]._create_run(calls, fields.Datetime.now())
         self.assertEqual(run.touchpoint_ids.partner_id, self.acme | self.beta)
         self.assertEqual((run.total_count, run.duplicate_count, run.excluded_count, run.planned_count), (2, 0, 0, 2))
         letters = self.env["campaign.action"].create(
             {"campaign_id": self.campaign.id, "name": "Letters", "channel": "letter"}
         )
-        run = letters._create_run(fields.Datetime.now())
+        run = self.env["campaign.engine"]._create_run(letters, fields.Datetime.now())
         planned = run.touchpoint_ids.filtered(lambda tp: tp.state == "planned")
         self.assertEqual(planned.partner_id, self.acme | self.i1 | self.a1 | self.a2 | self.a3)
         self.assertEqual((run.total_count, run.excluded_count), (7, 2), "BETA and b1 have no address")

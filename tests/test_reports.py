@@ -60,7 +60,7 @@ class TestReports(CampaignCase, HttpCase):
     def _run_emails(self, campaign, unit_cost=0.0, opened=1):
         action = self._email_action(campaign, name="Winter email", unit_cost=unit_cost)
         Form(self.env["campaign.campaign.launch"].with_context(default_campaign_id=campaign.id)).save().action_launch()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         traces = action.run_ids.touchpoint_ids.mailing_trace_id.sorted("id")
         traces.set_sent()
         traces[:opened].set_opened()

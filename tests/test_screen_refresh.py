@@ -59,10 +59,14 @@ class TestScreenRefresh(TourCase):
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, job_user, {})
                     seen = env["mail.message"].search_count(
-                        [("model", "=", "campaign.campaign"), ("res_id", "=", self.campaign.id), ("body", "ilike", MARK)]
+                        [
+                            ("model", "=", "campaign.campaign"),
+                            ("res_id", "=", self.campaign.id),
+                            ("body", "ilike", MARK),
+                        ]
                     )
                     if seen:
-                        env["campaign.action"]._cron_process()
+                        env["campaign.engine"]._cron_process()
                         return
                 time.sleep(0.3)
         except Exception as error:  # reported by the test, not lost in the thread

@@ -59,7 +59,7 @@ class TestSentContent(CampaignCase, HttpCase):
     def _process(self, passes=3):
         """The campaign job, a few passes: a follow-up starts once the run it follows is done."""
         for _index in range(passes):
-            self.env["campaign.action"]._cron_process()
+            self.env["campaign.engine"]._cron_process()
 
     def _deliver(self):
         """A delivery worker against a real SMTP server on loopback: {recipient: message}."""

@@ -155,7 +155,7 @@ class TestTouchpointTypes(CampaignCase):
                 "touchpoint_type_id": self.call_type.id,
             }
         )
-        run = calls._create_run(fields.Datetime.now())
+        run = self.env["campaign.engine"]._create_run(calls, fields.Datetime.now())
         self.assertEqual(len(run.touchpoint_ids), 3)
         self.assertEqual(run.touchpoint_ids.type_id, self.call_type, "set by the engine's INSERT")
         wizard = self._wizard(action_id=calls.id, partner_id=self.partners[0].id, schedule_follow_up=False)

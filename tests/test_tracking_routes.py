@@ -18,7 +18,7 @@ class TestTrackingRoutes(HttpCase, CampaignCase):
         cls.action = cls._email_action(cls.campaign)
         wizard = cls.env["campaign.campaign.launch"].create({"campaign_id": cls.campaign.id, "mode": "now"})
         wizard.action_launch()
-        cls.env["campaign.action"]._cron_process()
+        cls.env["campaign.engine"]._cron_process()
         cls.run_record = cls.action.run_ids
         cls.mailing = cls.run_record.mailing_id
         cls.touchpoints = cls.run_record.touchpoint_ids.sorted(lambda t: t.partner_id.id)
@@ -113,7 +113,7 @@ class TestTrackingRoutes(HttpCase, CampaignCase):
         self.assertTrue(touchpoint.date_opened, "a click proves the email was opened")
         clicks = self.env["link.tracker.click"].search([("link_id", "=", tracker.id)])
         self.assertEqual(len(clicks), 1)
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         self.assertEqual(tracker.count, 1, "the link's click count is brought up to date by the campaign job")
         self.assertEqual((clicks.mailing_trace_id, clicks.campaign_id), (trace, self.campaign.utm_campaign_id))
         self.assertEqual(trace.trace_status, "open")

@@ -149,7 +149,7 @@ class TestWeblinks(WeblinkCase):
         self.campaign.action_set_ready()
         self.campaign.action_set_active()
         self.action.action_schedule()
-        self.env["campaign.action"]._cron_process()
+        self.env["campaign.engine"]._cron_process()
         run = self.action.run_ids
         self.assertEqual((len(run), run.state, run.planned_count), (1, "done", 0))
         self.assertFalse(self.action.touchpoint_ids)

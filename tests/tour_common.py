@@ -1,7 +1,9 @@
 from odoo.tests import HttpCase
 
+from .common import EngineInTestMixin
 
-class TourCase(HttpCase):
+
+class TourCase(EngineInTestMixin, HttpCase):
     """Browser tours: the web client's asset bundles are built before the browser asks for them.
     Built while the page loads, they hold the test cursor (20 s and more on a busy machine) and the
     page's other requests, waiting for it, fail; the tour then breaks before its first step."""

@@ -431,7 +431,7 @@ def step_route_urls(env, ids, count):
                 "state": "running",
             }
         )
-        run = landing._create_run(fields.Datetime.now())
+        run = env["campaign.engine"]._create_run(landing, fields.Datetime.now())
         pages = env["campaign.touchpoint"].search([("run_id", "=", run.id), ("state", "=", "planned")], limit=count)
         pages._landing_publish()
     pages = env["campaign.touchpoint"].search([("action_id", "=", landing.id), ("state", "=", "sent")], limit=count)

@@ -179,7 +179,7 @@ class CampaignActionRun(models.Model):
         decision = last_send + timedelta(**{unit: action.ab_delay})
         self.write({"ab_date_decision": decision, "ab_test_count": test_count})
         dates = {self.date_planned + timedelta(hours=delay) for delay in variants.mapped("send_delay") if delay}
-        action._trigger_engine(at=sorted(dates | {decision}))
+        self.env["campaign.engine"]._trigger(at=sorted(dates | {decision}))
 
     @api.model
     def _ab_choose_winners(self, now=None):
@@ -198,7 +198,7 @@ class CampaignActionRun(models.Model):
         chosen = self.browse()
         for due in runs:
             run = due.with_context(lang=due.campaign_id._job_lang())  # its log in its campaign's language
-            with run._batch():
+            with self.env["campaign.engine"]._batch():
                 if not run._campaign_is_active():
                     continue
                 self.env.cr.execute(
@@ -228,7 +228,7 @@ class CampaignActionRun(models.Model):
                 if decision > now:
                     if decision != run.ab_date_decision:
                         run.ab_date_decision = decision
-                        run.action_id._trigger_engine(at=decision)
+                        self.env["campaign.engine"]._trigger(at=decision)
                     continue
                 run.invalidate_recordset()
                 run._ab_set_winner(*run._ab_winner(), now=now)
