@@ -531,41 +531,38 @@ class CampaignEngine(models.AbstractModel):
         mail server's hourly and daily caps. The counts are serialised with advisory locks held
         until the batch commits, so concurrent workers never overshoot a cap."""
         run.ensure_one()
-        cr = run.env.cr
         campaign = run.campaign_id
-        now = fields.Datetime.now()
-        allowed = batch_size
-        windows = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)))
-        if campaign.send_limit_hour or campaign.send_limit_day:
-            cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", QUOTA_LOCK_CAMPAIGN, campaign.id))
-            for unit, span in windows:
-                limit = campaign.send_limit_hour if unit == "hour" else campaign.send_limit_day
-                if limit:
-                    cr.execute(
-                        SQL(
-                            """SELECT COUNT(*) FROM campaign_touchpoint
-                                WHERE campaign_id = %s AND date_dispatched > %s""",
-                            campaign.id,
-                            now - span,
-                        )
-                    )
-                    allowed = min(allowed, limit - cr.fetchone()[0])
         server = run._mail_server()
-        if server and (server.campaign_limit_hour or server.campaign_limit_day):
-            cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", QUOTA_LOCK_SERVER, server.id))
-            for unit, span in windows:
-                limit = server.campaign_limit_hour if unit == "hour" else server.campaign_limit_day
-                if limit:
-                    cr.execute(
-                        SQL(
-                            """SELECT COUNT(*) FROM campaign_touchpoint
-                                WHERE mail_server_id = %s AND date_dispatched > %s""",
-                            server.id,
-                            now - span,
-                        )
-                    )
-                    allowed = min(allowed, limit - cr.fetchone()[0])
+        caps = [(QUOTA_LOCK_CAMPAIGN, "campaign_id", campaign.id, campaign.send_limit_hour, campaign.send_limit_day)]
+        if server:
+            caps.append(
+                (QUOTA_LOCK_SERVER, "mail_server_id", server.id, server.campaign_limit_hour, server.campaign_limit_day)
+            )
+        allowed = batch_size
+        for cap in caps:
+            allowed = self._quota_left(run.env.cr, *cap, allowed)
         return max(allowed, 0)
+
+    @api.model
+    def _quota_left(self, cr, lock, column, key, limit_hour, limit_day, allowed):
+        """``allowed`` lowered to what the hourly and daily caps of one campaign or mail server leave
+        (touchpoints dispatched in the last hour and day, counted under the advisory lock ``lock``)."""
+        if not (limit_hour or limit_day):
+            return allowed
+        cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", lock, key))
+        now = fields.Datetime.now()
+        for limit, span in ((limit_hour, timedelta(hours=1)), (limit_day, timedelta(days=1))):
+            if limit:
+                cr.execute(
+                    SQL(
+                        "SELECT COUNT(*) FROM campaign_touchpoint WHERE %s = %s AND date_dispatched > %s",
+                        SQL.identifier(column),
+                        key,
+                        now - span,
+                    )
+                )
+                allowed = min(allowed, limit - cr.fetchone()[0])
+        return allowed
 
     def _finish_if_complete(self, run):
         """Close the run once none of its touchpoints is left to carry out (once, by one worker)."""
