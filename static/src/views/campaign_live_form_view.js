@@ -25,15 +25,17 @@ export class CampaignLiveFormController extends FormController {
     }
 
     onRunsChanged({ campaign_ids = [], action_ids = [] }) {
+        // notifications may come before the record is loaded (sent before the page opened)
+        const resId = this.model.root?.resId;
         const ids = this.props.resModel === "campaign.action" ? action_ids : campaign_ids;
-        if (this.model.root.resId && ids.includes(this.model.root.resId)) {
+        if (resId && ids.includes(resId)) {
             this.reloadDebounced();
         }
     }
 
     async reloadIfClean() {
         const root = this.model.root;
-        if (root.resId && !(await root.isDirty())) {
+        if (root?.resId && !(await root.isDirty())) {
             await root.load();
         }
     }
