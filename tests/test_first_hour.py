@@ -148,6 +148,18 @@ class TestFirstHour(TourCase):
         self._email_action(campaign, name="Spring collection preview")
         self.start_tour(self._form_url(campaign), "campaign_names_tour", login="fh_user")
 
+    def test_breadcrumbs_on_a_wide_screen(self):
+        """Item 4: at 1,440 px, where Odoo shows up to 8 smart buttons, the campaign form with all its
+        buttons and the action opened from it keep the breadcrumbs' names whole."""
+        campaign = self._campaign("FirstHourSpringCollection2027")
+        self._audience_targets(campaign)
+        self._email_action(campaign, name="Spring collection preview")
+        # launched and started: the Touchpoints and Runs buttons too, 8 in all for this user
+        self.env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+        self.env["campaign.engine"]._start_due_runs()
+        self.browser_size = "1440x900"
+        self.start_tour(self._form_url(campaign), "campaign_wide_breadcrumbs_tour", login="fh_user")
+
     def test_names_and_labels_in_french(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.env["ir.module.module"]._load_module_terms(["base", "campaign_manager"], ["fr_FR"], overwrite=True)

@@ -8,7 +8,7 @@ requests the screen made, their queries, and their server time (SQL + Python), i
 slowest request. The browser's own time (rendering, network on loopback) is not counted.
 
 The screens: the campaign list; the campaign form (the key figures, the audience, every tab); each of
-its smart buttons; Calculate; the launch dialog; the action form; the order wizard at each of its steps
+its smart buttons (those the user sees); Calculate; the launch dialog; the action form; the order wizard at each of its steps
 (Resume Order, then Next from the contacts to the launch step, without launching) and the Email
 Marketing editor opened from its media step (Edit Email).
 
@@ -179,6 +179,12 @@ def run(args):
             "action_view_calendar",
             "action_view_project",
             "action_view_expenses",
+            "action_view_timesheets",
+            "action_view_bills",
+            "action_view_analytic_items",
+            "action_view_invoices",
+            "action_view_orders",
+            "action_view_leads",
             "action_view_analysis",
         ):
             if (

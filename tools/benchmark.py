@@ -233,13 +233,16 @@ def step_resolve(env, ids):
 
 
 def step_generate(env, ids):
-    """The launch of the campaign, which starts its run (an action due now): the run's touchpoints
-    are generated in the launch's own request, so that the campaign's form shows them at once."""
+    """The launch of the campaign and the job's start of its run (an action due now): the launch
+    wakes the campaign job up, whose first step locks the action, resolves the audience and generates
+    the run's touchpoints; both are timed together."""
     campaign = env["campaign.campaign"].browse(ids["campaign"])
     launch = env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"})
     env.cr.commit()
     start = time.perf_counter()
     launch.action_launch()
+    env.cr.commit()
+    env["campaign.engine"]._start_due_runs()
     elapsed = time.perf_counter() - start
     run = campaign.run_ids[:1]
     env.cr.execute("SELECT COUNT(*) FROM campaign_touchpoint WHERE run_id = %s", [run.id])

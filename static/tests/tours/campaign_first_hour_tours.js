@@ -227,6 +227,58 @@ registry.category("web_tour.tours").add("campaign_names_tour", {
     ],
 });
 
+// 4 (wide screens). From 1,400 px Odoo shows up to 8 smart buttons in the control panel; the
+// campaign and action forms show 5, so that the breadcrumbs keep the names.
+const breadcrumbsNotCut = (content, trigger) =>
+    expect(content, trigger, () => {
+        const small = [...document.querySelectorAll(".o_control_panel_breadcrumbs")].filter(
+            (el) => el.getBoundingClientRect().width < 360
+        );
+        const cut = cutTexts(".o_breadcrumb .breadcrumb-item a, .o_breadcrumb .o_last_breadcrumb_item span");
+        return (
+            (cut.length && `cut: ${cut.join(", ")}`) ||
+            (small.length && `the breadcrumbs are ${Math.round(small[0].getBoundingClientRect().width)} px wide`)
+        );
+    });
+
+registry.category("web_tour.tours").add("campaign_wide_breadcrumbs_tour", {
+    steps: () => [
+        breadcrumbsNotCut(
+            "The campaign's name is not cut in the breadcrumbs",
+            ".o_breadcrumb .o_last_breadcrumb_item:contains(FirstHourSpringCollection2027)"
+        ),
+        expect(
+            "The campaign's smart buttons: four and More",
+            ".o_control_panel .o-form-buttonbox",
+            () => {
+                const shown = [...document.querySelectorAll(".o_control_panel .o-form-buttonbox button.oe_stat_button[name]")];
+                return shown.length === 4 && document.querySelector(".o_control_panel .o-form-buttonbox .o_button_more")
+                    ? ""
+                    : `${shown.length} smart buttons shown beside More: ${shown.map((b) => b.getAttribute("name")).join(", ")}`;
+            }
+        ),
+        {
+            content: "Open the campaign's actions from their smart button",
+            trigger: '.o_control_panel button[name="action_view_actions"]',
+            run: "click",
+        },
+        {
+            content: "They open on their calendar: switch to the list",
+            trigger: ".o_control_panel .o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "Open the action",
+            trigger: '.o_list_view td[name="name"]:contains(Spring collection preview)',
+            run: "click",
+        },
+        breadcrumbsNotCut(
+            "The campaign / its actions / the action: no name cut",
+            ".o_breadcrumb:has(.breadcrumb-item a:contains(FirstHourSpringCollection2027)) .o_last_breadcrumb_item:contains(Spring collection preview)"
+        ),
+    ],
+});
+
 // 4 (French). The same labels in French.
 registry.category("web_tour.tours").add("campaign_names_fr_tour", {
     steps: () => [
