@@ -8,9 +8,9 @@ requests the screen made, their queries, and their server time (SQL + Python), i
 slowest request. The browser's own time (rendering, network on loopback) is not counted.
 
 The screens: the campaign list; the campaign form (the key figures, the audience, every tab); each of
-its smart buttons (those the user sees); Calculate; the launch dialog; the action form; the order wizard at each of its steps
-(Resume Order, then Next from the contacts to the launch step, without launching) and the Email
-Marketing editor opened from its media step (Edit Email).
+its smart buttons (those the user sees); Calculate; the launch dialog; the action form; the order
+wizard at each of its steps (Resume Order, then Next from the contacts to the launch step, without
+launching) and the Email Marketing editor opened from its media step (Edit Email).
 
 Usage: python tools/bench_screens.py --url http://127.0.0.1:8069 --db DB --log odoo.log
        --login USER --password PASSWORD --campaign NAME --order NAME [--out figures.json]
