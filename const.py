@@ -78,3 +78,7 @@ FOLLOWUP_CONDITIONS = {
     "visited": SQL("tp.date_visited IS NOT NULL"),
     "bounced": SQL("tp.state = 'bounced'"),
 }
+
+# Hold-out (control) groups: the largest share of an audience, in percent, a campaign or an action
+# may hold out (past it the treated group would be the smaller one).
+HOLDOUT_MAX_SHARE = 50

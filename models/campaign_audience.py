@@ -235,7 +235,7 @@ class CampaignTarget(models.Model):
         else:
             already = SQL("FALSE")
 
-        return SQL(
+        classified = SQL(
             """
             WITH contacts AS (
                 SELECT DISTINCT u.partner_id FROM (%(union)s) AS u(partner_id) WHERE u.partner_id IS NOT NULL
@@ -269,6 +269,8 @@ class CampaignTarget(models.Model):
             opted_out=opted_out,
             already=already,
         )
+        # hold-out (control group): on the same rows, so that it is one more exclusion reason
+        return self._holdout_sql(classified, campaign, action)
 
     def _audience_stats(self, channel, action=None):
         """Figures of the *Calculate* button for the targets ``self`` of one campaign and a channel,

@@ -29,6 +29,11 @@ class CampaignAudienceBreakdownMixin(models.AbstractModel):
         readonly=True,
         help="Different contacts sharing one email address or phone number: one is kept.",
     )
+    excluded_held_out = fields.Integer(
+        string="Held Out",
+        readonly=True,
+        help="Contacts held out as the control group of the campaign or the action: never contacted.",
+    )
     final = fields.Integer(
         string="Reachable Now",
         readonly=True,
@@ -54,6 +59,7 @@ class CampaignAudienceBreakdownMixin(models.AbstractModel):
             "excluded_opted_out": excluded.get("opted_out", 0),
             "excluded_already_reached": excluded.get("already_reached", 0),
             "excluded_duplicate": excluded.get("duplicate", 0),
+            "excluded_held_out": excluded.get("held_out", 0),
             "excluded_total": sum(excluded.values()),
             "final": stats["final"],
         }

@@ -20,6 +20,7 @@ EXCLUSION_REASONS = [
     ("opted_out", "Opted out"),
     ("already_reached", "Already reached"),
     ("duplicate", "Duplicate address"),
+    ("held_out", "Held out (control group)"),
 ]
 
 # Longest filter accepted, in characters (Odoo reads no longer expression): a list of ids that long

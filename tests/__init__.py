@@ -23,8 +23,8 @@ from . import test_execution
 from . import test_faults
 from . import test_first_hour
 from . import test_first_hour_tour
-from . import test_screen_refresh
 from . import test_guide
+from . import test_holdout
 from . import test_hostile_input
 from . import test_i18n
 from . import test_import
@@ -40,6 +40,7 @@ from . import test_role_screens
 from . import test_role_tours
 from . import test_role_user_rpc
 from . import test_runner
+from . import test_screen_refresh
 from . import test_security
 from . import test_send_time
 from . import test_sent_content
