@@ -82,3 +82,5 @@ FOLLOWUP_CONDITIONS = {
 # Hold-out (control) groups: the largest share of an audience, in percent, a campaign or an action
 # may hold out (past it the treated group would be the smaller one).
 HOLDOUT_MAX_SHARE = 50
+# Lift of a hold-out group: fewer contacts than this in either group and it is not measured yet.
+LIFT_MIN_GROUP = 30

@@ -1,4 +1,7 @@
-from odoo.exceptions import ValidationError
+import math
+
+from odoo import Command
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import CampaignCase
@@ -67,3 +70,78 @@ class TestHoldout(CampaignCase):
                 self.campaign.with_user(self.user_marketing).write({"holdout_share": share})
         with self.assertRaisesRegex(ValidationError, "between 0 and 50"):
             self._email_action(self.campaign, holdout_share=100)
+
+
+@tagged("post_install", "-at_install")
+class TestLift(CampaignCase):
+    """The lift against figures computed by hand: 40 treated with 10 converters, 40 held out with 4."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.campaign = cls._campaign("Lift", holdout_share=10, date_start="2026-01-01", date_end="2026-06-30")
+        action = cls._email_action(cls.campaign)
+        cls.treated = cls._partners(40, prefix="treated")
+        cls.held = cls._partners(40, prefix="held")
+        cls.env["campaign.touchpoint"].create(
+            [{"action_id": action.id, "partner_id": p.id, "state": "sent"} for p in cls.treated]
+            + [
+                {"action_id": action.id, "partner_id": p.id, "state": "excluded", "exclusion_reason": "held_out"}
+                for p in cls.held
+            ]
+        )
+        product = cls.env["product.product"].create({"name": "Lift product", "list_price": 100})
+        buyers = cls.treated[:10] | cls.held[:4]
+        moves = cls.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": "2026-03-01",
+                    "invoice_line_ids": [
+                        Command.create({"product_id": product.id, "price_unit": 100, "tax_ids": [Command.clear()]})
+                    ],
+                }
+                for partner in buyers
+            ]
+            # outside the period: not counted
+            + [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": cls.held[10].id,
+                    "invoice_date": "2025-12-01",
+                    "invoice_line_ids": [Command.create({"product_id": product.id, "price_unit": 100})],
+                }
+            ]
+        )
+        moves.action_post()
+
+    def test_lift_by_hand(self):
+        campaign = self.campaign.with_user(self.user_accountant)
+        self.assertEqual((campaign.lift_treated_count, campaign.lift_holdout_count), (40, 40))
+        p1, p2 = 10 / 40, 4 / 40
+        margin = 1.96 * math.sqrt(p1 * (1 - p1) / 40 + p2 * (1 - p2) / 40)
+        self.assertAlmostEqual(campaign.lift_treated_rate, 25.0)
+        self.assertAlmostEqual(campaign.lift_holdout_rate, 10.0)
+        self.assertAlmostEqual(campaign.lift_rate_difference, 15.0)
+        self.assertAlmostEqual(campaign.lift_rate_ci_low, 100 * (0.15 - margin), places=4)
+        self.assertAlmostEqual(campaign.lift_rate_ci_high, 100 * (0.15 + margin), places=4)
+        self.assertAlmostEqual(margin, 0.16325, places=4)
+        self.assertEqual(campaign.lift_significance, "not_significant", "the interval includes 0")
+        # revenue: 10 x 100 over 40 contacts against 4 x 100 over 40, sample variances by hand
+        var1 = (10 * 75**2 + 30 * 25**2) / 39
+        var2 = (4 * 90**2 + 36 * 10**2) / 39
+        revenue_margin = 1.96 * math.sqrt(var1 / 40 + var2 / 40)
+        self.assertAlmostEqual(campaign.lift_revenue_treated, 25.0)
+        self.assertAlmostEqual(campaign.lift_revenue_holdout, 10.0)
+        self.assertAlmostEqual(campaign.lift_revenue_difference, 15.0)
+        self.assertAlmostEqual(campaign.lift_revenue_ci_low, 15.0 - revenue_margin, places=2)
+        self.assertAlmostEqual(campaign.lift_revenue_ci_high, 15.0 + revenue_margin, places=2)
+        # the accountant reads it all and changes nothing
+        with self.assertRaises(AccessError):
+            campaign.write({"holdout_share": 20})
+
+    def test_too_few(self):
+        self.campaign.touchpoint_ids.filtered(lambda t: t.partner_id in self.held[20:]).unlink()
+        self.assertEqual(self.campaign.lift_holdout_count, 20)
+        self.assertEqual(self.campaign.lift_significance, "too_few")
