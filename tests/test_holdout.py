@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 
-from .common import CampaignCase
+from .common import CampaignCase, CampaignHttpCase, RpcError
 
 
 @tagged("post_install", "-at_install")
@@ -145,3 +145,29 @@ class TestLift(CampaignCase):
         self.campaign.touchpoint_ids.filtered(lambda t: t.partner_id in self.held[20:]).unlink()
         self.assertEqual(self.campaign.lift_holdout_count, 20)
         self.assertEqual(self.campaign.lift_significance, "too_few")
+
+
+@tagged("post_install", "-at_install")
+class TestHoldoutOverRpc(CampaignHttpCase):
+    """A share of 100 % or below 0, sent over JSON-RPC by a plain campaign user, is refused with a
+    clear message and nothing is written."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.campaign = cls.env["campaign.campaign"].with_user(cls.user_marketing).create({"name": "RpcHoldout"})
+
+    def test_bad_share_refused(self):
+        for share in (100, -5):
+            with self.subTest(share=share), self.assertRaises(RpcError) as caught:
+                self.json2(
+                    self.user_marketing,
+                    "campaign.campaign",
+                    "write",
+                    ids=self.campaign.ids,
+                    vals={"holdout_share": share},
+                )
+            self.assertEqual(caught.exception.name, "odoo.exceptions.ValidationError")
+            self.assertIn("must be between 0 and 50 %", caught.exception.message)
+        self.campaign.invalidate_recordset()
+        self.assertEqual(self.campaign.holdout_share, 0)
