@@ -1371,8 +1371,16 @@ def report(results):
     ]
     roi = next((results[n]["roi"] for n in sizes if "roi" in results[n]), {"touchpoints": 0, "analytic_lines": 0})
     rows = [(label.format(**roi), value) for label, value in rows]
+
+    def cell(value, figures):
+        # a step this run did not take (--screens-only, --no-roi, a size without mass mailing): "-"
+        try:
+            return value(figures)
+        except (KeyError, IndexError, TypeError, ZeroDivisionError):
+            return "-"
+
     for label, value in rows:
-        print(f"| {label} | " + " | ".join(value(results[n]) for n in sizes) + " |")
+        print(f"| {label} | " + " | ".join(cell(value, results[n]) for n in sizes) + " |")
     if len(sizes) > 1:
         small, big = sizes[0], sizes[-1]
         factor = results[big]["setup"]["final"] / results[small]["setup"]["final"]
