@@ -155,6 +155,8 @@ class TestHoldoutOverRpc(CampaignHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env["ir.module.module"]._load_module_terms(["campaign_manager"], ["fr_FR"], overwrite=True)
         cls.campaign = cls.env["campaign.campaign"].with_user(cls.user_marketing).create({"name": "RpcHoldout"})
 
     def test_bad_share_refused(self):
@@ -169,5 +171,15 @@ class TestHoldoutOverRpc(CampaignHttpCase):
                 )
             self.assertEqual(caught.exception.name, "odoo.exceptions.ValidationError")
             self.assertIn("must be between 0 and 50 %", caught.exception.message)
+            with self.assertRaises(RpcError) as caught:
+                self.json2(
+                    self.user_marketing,
+                    "campaign.campaign",
+                    "write",
+                    ids=self.campaign.ids,
+                    vals={"holdout_share": share},
+                    context={"lang": "fr_FR"},
+                )
+            self.assertIn("doit être comprise entre 0 et 50 %", caught.exception.message)
         self.campaign.invalidate_recordset()
         self.assertEqual(self.campaign.holdout_share, 0)
