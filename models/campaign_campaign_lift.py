@@ -114,17 +114,21 @@ class CampaignCampaign(models.Model):
 
     def _lift_figures(self):
         """{campaign id: {group: (contacts, converted, mean revenue, sample variance of revenue)}},
-        in one statement for all the campaigns. Raw SQL over the invoices: the figures are
-        aggregates a campaign's reader (accountants included) may see, whatever their rights on the
-        invoices themselves."""
-        campaigns = self.filtered("id")
+        in one statement for the campaigns that hold contacts out (theirs or their actions'): the
+        others have no group to compare, and the form need not read their touchpoints for it. Raw
+        SQL over the invoices: the figures are aggregates a campaign's reader (accountants included)
+        may see, whatever their rights on the invoices themselves."""
+        campaigns = self.filtered(lambda c: c.id and (c.holdout_share or any(c.action_ids.mapped("holdout_share"))))
         if not campaigns:
             return {}
         self.env.flush_all()
+        # Each contact's amount is one join over the invoices of the period: a subquery per
+        # contact let PostgreSQL recompute the period (a scan of all the members) for each one,
+        # which never ended at 100,000 contacts.
         self.env.cr.execute(
             SQL(
                 """
-                WITH members AS (
+                WITH members AS MATERIALIZED (
                     SELECT tp.campaign_id, tp.partner_id,
                            CASE WHEN bool_or(tp.exclusion_reason = 'held_out') THEN 'holdout' ELSE 'treated' END AS grp,
                            MIN(tp.date_planned)::date AS first_date
@@ -133,23 +137,25 @@ class CampaignCampaign(models.Model):
                        AND (tp.exclusion_reason = 'held_out' OR tp.state IN %(carried)s)
                   GROUP BY tp.campaign_id, tp.partner_id
                 ),
-                periods AS (
+                periods AS MATERIALIZED (
                     SELECT c.id AS campaign_id, c.company_id,
-                           COALESCE(c.date_start, (SELECT MIN(m.first_date) FROM members m WHERE m.campaign_id = c.id))
-                               AS date_from,
+                           COALESCE(c.date_start, f.first_date) AS date_from,
                            COALESCE(c.date_end, %(today)s) AS date_to
-                      FROM campaign_campaign c WHERE c.id IN %(campaigns)s
+                      FROM campaign_campaign c
+                 LEFT JOIN (SELECT campaign_id, MIN(first_date) AS first_date FROM members GROUP BY campaign_id) f
+                        ON f.campaign_id = c.id
+                     WHERE c.id IN %(campaigns)s
                 ),
                 revenue AS (
-                    SELECT m.campaign_id, m.grp, m.partner_id,
-                           COALESCE((SELECT SUM(am.amount_untaxed_signed) FROM account_move am
-                                      WHERE am.commercial_partner_id = p.commercial_partner_id
-                                        AND am.company_id = pe.company_id AND am.state = 'posted'
-                                        AND am.move_type IN ('out_invoice', 'out_refund')
-                                        AND am.invoice_date BETWEEN pe.date_from AND pe.date_to), 0) AS amount
+                    SELECT m.campaign_id, m.grp, m.partner_id, COALESCE(SUM(am.amount_untaxed_signed), 0) AS amount
                       FROM members m
                       JOIN res_partner p ON p.id = m.partner_id
                       JOIN periods pe ON pe.campaign_id = m.campaign_id
+                 LEFT JOIN account_move am ON am.commercial_partner_id = p.commercial_partner_id
+                                          AND am.company_id = pe.company_id AND am.state = 'posted'
+                                          AND am.move_type IN ('out_invoice', 'out_refund')
+                                          AND am.invoice_date BETWEEN pe.date_from AND pe.date_to
+                  GROUP BY m.campaign_id, m.grp, m.partner_id
                 )
                 SELECT campaign_id, grp, COUNT(*), COUNT(*) FILTER (WHERE amount > 0),
                        AVG(amount), COALESCE(VAR_SAMP(amount), 0)
