@@ -88,29 +88,42 @@ class CampaignCampaign(models.Model):
         figures = self._lift_figures()
         for campaign in self:
             groups = figures.get(campaign.id, {})
-            treated = groups.get("treated", (0, 0, 0.0, 0.0))
-            holdout = groups.get("holdout", (0, 0, 0.0, 0.0))
-            n1, n2 = treated[0], holdout[0]
-            p1 = treated[1] / n1 if n1 else 0.0
-            p2 = holdout[1] / n2 if n2 else 0.0
-            margin = Z95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) if n1 and n2 else 0.0
-            revenue = treated[2] - holdout[2]
-            revenue_margin = Z95 * math.sqrt(treated[3] / n1 + holdout[3] / n2) if n1 and n2 else 0.0
-            campaign.lift_treated_count, campaign.lift_holdout_count = n1, n2
-            campaign.lift_treated_rate, campaign.lift_holdout_rate = 100 * p1, 100 * p2
-            campaign.lift_rate_difference = 100 * (p1 - p2)
-            campaign.lift_rate_ci_low = 100 * (p1 - p2 - margin)
-            campaign.lift_rate_ci_high = 100 * (p1 - p2 + margin)
-            campaign.lift_revenue_treated, campaign.lift_revenue_holdout = treated[2], holdout[2]
-            campaign.lift_revenue_difference = revenue
-            campaign.lift_revenue_ci_low = revenue - revenue_margin
-            campaign.lift_revenue_ci_high = revenue + revenue_margin
-            if min(n1, n2) < LIFT_MIN_GROUP:
-                campaign.lift_significance = "too_few"
-            elif p1 - p2 - margin > 0 or p1 - p2 + margin < 0:
-                campaign.lift_significance = "significant"
-            else:
-                campaign.lift_significance = "not_significant"
+            campaign.update(self._lift_values(groups.get("treated"), groups.get("holdout")))
+
+    @api.model
+    def _lift_values(self, treated, holdout, prefix="lift_"):
+        """The lift fields' values (named ``prefix`` + the name after ``lift_``) of two groups,
+        each (contacts, converted, mean revenue, sample variance of revenue) or None when empty."""
+        treated = treated or (0, 0, 0.0, 0.0)
+        holdout = holdout or (0, 0, 0.0, 0.0)
+        n1, n2 = treated[0], holdout[0]
+        p1 = treated[1] / n1 if n1 else 0.0
+        p2 = holdout[1] / n2 if n2 else 0.0
+        margin = Z95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) if n1 and n2 else 0.0
+        revenue = treated[2] - holdout[2]
+        revenue_margin = Z95 * math.sqrt(treated[3] / n1 + holdout[3] / n2) if n1 and n2 else 0.0
+        if min(n1, n2) < LIFT_MIN_GROUP:
+            significance = "too_few"
+        elif p1 - p2 - margin > 0 or p1 - p2 + margin < 0:
+            significance = "significant"
+        else:
+            significance = "not_significant"
+        values = {
+            "treated_count": n1,
+            "holdout_count": n2,
+            "treated_rate": 100 * p1,
+            "holdout_rate": 100 * p2,
+            "rate_difference": 100 * (p1 - p2),
+            "rate_ci_low": 100 * (p1 - p2 - margin),
+            "rate_ci_high": 100 * (p1 - p2 + margin),
+            "revenue_treated": treated[2],
+            "revenue_holdout": holdout[2],
+            "revenue_difference": revenue,
+            "revenue_ci_low": revenue - revenue_margin,
+            "revenue_ci_high": revenue + revenue_margin,
+            "significance": significance,
+        }
+        return {prefix + name: value for name, value in values.items() if prefix + name in self._fields}
 
     def _lift_figures(self):
         """{campaign id: {group: (contacts, converted, mean revenue, sample variance of revenue)}},

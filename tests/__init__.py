@@ -32,6 +32,7 @@ from . import test_install_from_apps
 from . import test_kpis
 from . import test_order
 from . import test_order_tour
+from . import test_programme
 from . import test_organisations
 from . import test_readme
 from . import test_reports
