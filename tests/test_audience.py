@@ -1,4 +1,5 @@
 import base64
+from unittest.mock import patch
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
@@ -75,6 +76,59 @@ class TestAudience(CampaignCase):
             {"archived": 1, "no_address": 1, "blacklisted": 1, "opted_out": 2, "duplicate": 1},
         )
         self.assertEqual(stats["final"], 11)
+
+    def test_audience_classified_once_per_request(self):
+        """Issue 17: the campaign form's audience fields, its KPI banner and the figures of its
+        targets read in one request classify the audience once, also when the request reads them
+        again in another environment (a wizard, the Targets list); a transaction that has written
+        classifies again, and sees its change. The test's transaction has written (its set-up), so
+        that a request which has not is simulated by the snapshot it reads."""
+        Target = type(self.env["campaign.target"])
+        cursor = self.env.cr
+        classifications = []
+        real_execute = cursor.execute
+
+        def execute(query, *args, **kwargs):
+            if "audience_rows AS MATERIALIZED" in str(getattr(query, "code", query)):
+                classifications.append(query)
+            return real_execute(query, *args, **kwargs)
+
+        form = {"audience_channel": {}, "audience_size": {}, "audience_excluded": {}, "audience_figures": {}}
+        targets = {"name": {}, "recipient_count": {}, "reachable_count": {}, "excluded_count": {}}
+        with patch.object(cursor, "execute", side_effect=execute):
+            with patch.object(Target, "_audience_snapshot", return_value="1000:1000:"):
+                self.env.invalidate_all()
+                [first] = self.campaign.web_read(form)
+                listed = self.env["campaign.target"].web_search_read([("campaign_id", "=", self.campaign.id)], targets)
+                self.assertEqual(len(classifications), 1, "the form and the targets' figures: one classification")
+                self.env.invalidate_all()
+                self.assertEqual(self.campaign.web_read(form), [first])
+                again = self.env["campaign.target"].web_search_read([("campaign_id", "=", self.campaign.id)], targets)
+                self.assertEqual(again, listed)
+                self.assertEqual(self.campaign.target_ids._audience_figures("email")["final"], first["audience_size"])
+                self.assertEqual(len(classifications), 1, "read again in the same request: not classified again")
+            # another transaction (another snapshot): classified again
+            with patch.object(Target, "_audience_snapshot", return_value="1000:1001:"):
+                self.env.invalidate_all()
+                self.assertEqual(self.campaign.web_read(form), [first])
+                self.assertEqual(len(classifications), 2)
+            # editing a target on the form: the onchange reads the audience before and after the
+            # change, of the saved targets both times: one classification (two before issue 17)
+            with patch.object(Target, "_audience_snapshot", return_value="1000:1002:"):
+                self.env.invalidate_all()
+                spec = dict(form, target_ids={"fields": targets})
+                change = {"target_ids": [[1, self.t_manual.id, {"name": "Manual, renamed"}]]}
+                self.campaign.onchange(change, ["target_ids"], spec)
+                self.assertEqual(len(classifications), 3)
+            # the transaction wrote (its snapshot is None): its change is seen at once, in SQL as by the ORM
+            reachable = self.a[6]
+            self.env.cr.execute("UPDATE res_partner SET active = FALSE WHERE id = %s", [reachable.id])
+            self.env.invalidate_all()
+            self.assertEqual(self.campaign.audience_size, first["audience_size"] - 1)
+            self.assertEqual(len(classifications), 4)
+            self.env.invalidate_all()
+            self.assertEqual(self.campaign.audience_size, first["audience_size"] - 1)
+            self.assertEqual(len(classifications), 5, "a transaction that has written classifies each time")
 
     def test_once_per_contact(self):
         stats = self.action._audience_stats()
