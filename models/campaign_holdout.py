@@ -70,14 +70,23 @@ class CampaignTarget(models.Model):
         return SQL(
             """
             WITH base AS (%(classified)s),
+            -- one pass over the touchpoints of the scope, joined to the contacts: two subqueries
+            -- per contact doubled the classification at 100,000 contacts (4.15 s against 2.0 s)
+            past AS MATERIALIZED (
+                SELECT tp.partner_id,
+                       bool_or(tp.exclusion_reason = 'held_out') AS held,
+                       bool_or(tp.state IN %(carried)s) AS treated
+                  FROM campaign_touchpoint tp
+                 WHERE %(scope)s AND (tp.exclusion_reason = 'held_out' OR tp.state IN %(carried)s)
+              GROUP BY tp.partner_id
+            ),
             marked AS (
                 SELECT b.partner_id, b.reason,
-                       EXISTS (SELECT 1 FROM campaign_touchpoint tp WHERE %(scope)s
-                                  AND tp.partner_id = b.partner_id AND tp.exclusion_reason = 'held_out') AS held,
-                       EXISTS (SELECT 1 FROM campaign_touchpoint tp WHERE %(scope)s
-                                  AND tp.partner_id = b.partner_id AND tp.state IN %(carried)s) AS treated,
+                       COALESCE(p.held, FALSE) AS held,
+                       COALESCE(p.treated, FALSE) AS treated,
                        hashtext(%(key)s || '-' || b.partner_id::text) AS h
                   FROM base b
+             LEFT JOIN past p ON p.partner_id = b.partner_id
             ),
             counted AS (
                 SELECT m.*,
