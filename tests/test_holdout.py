@@ -1,4 +1,5 @@
 import math
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
@@ -57,6 +58,33 @@ class TestHoldout(CampaignCase):
         third = self._launch("Third")
         self.assertEqual(len(self._held(third)), 30)
         self.assertLessEqual(held, self._held(third))
+
+    def test_sms_and_letters_never_reach_the_held_out(self):
+        sms_action = self._email_action(self.campaign, name="Text", channel="sms", sms_body="Hi {{ object.name }}")
+        letter_action = self._email_action(
+            self.campaign, name="Post", channel="letter", letter_subject="Offers", letter_body="<p>Our offers</p>"
+        )
+        printed = self.env["campaign.touchpoint"]
+
+        def print_batch(_report, _run, touchpoints):
+            nonlocal printed
+            printed |= touchpoints
+
+        letters = type(self.env["report.campaign_manager.report_campaign_letter"])
+        with patch.object(letters, "_campaign_print_batch", print_batch):
+            Form(
+                self.env["campaign.campaign.launch"].with_context(default_campaign_id=self.campaign.id)
+            ).save().action_launch()
+            self.env["campaign.engine"]._cron_process()
+        held = self._held(sms_action)
+        self.assertEqual(len(held), 20)
+        self.assertEqual(self._held(letter_action), held, "the same contacts held out of every channel")
+        sms = self.env["sms.sms"].sudo().search([("mailing_id", "in", sms_action.run_ids.mailing_id.ids)])
+        self.assertEqual(len(sms), 180)
+        self.assertFalse(sms.partner_id & held, "no SMS for a held-out contact")
+        self.assertEqual(len(printed), 180)
+        self.assertFalse(printed.partner_id & held, "no letter printed for a held-out contact")
+        self.assertEqual(printed.action_id, letter_action)
 
     def test_action_share_when_campaign_has_none(self):
         self.campaign.holdout_share = 0
