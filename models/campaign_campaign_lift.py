@@ -19,7 +19,9 @@ class CampaignCampaign(models.Model):
         string="Treated Contacts", compute="_compute_lift", help="Contacts reached by at least one action."
     )
     lift_holdout_count = fields.Integer(
-        string="Held-out Contacts", compute="_compute_lift", help="Contacts held out of the campaign's actions."
+        string="Held-out Contacts",
+        compute="_compute_lift",
+        help="Contacts held out of the campaign's actions and reached by none of them.",
     )
     lift_treated_rate = fields.Float(
         string="Treated Conversion (%)",
@@ -143,7 +145,8 @@ class CampaignCampaign(models.Model):
                 """
                 WITH members AS MATERIALIZED (
                     SELECT tp.campaign_id, tp.partner_id,
-                           CASE WHEN bool_or(tp.exclusion_reason = 'held_out') THEN 'holdout' ELSE 'treated' END AS grp,
+                           -- a contact held out of one action but reached by another is treated
+                           CASE WHEN bool_or(tp.state IN %(carried)s) THEN 'treated' ELSE 'holdout' END AS grp,
                            MIN(tp.date_planned)::date AS first_date
                       FROM campaign_touchpoint tp
                      WHERE tp.campaign_id IN %(campaigns)s

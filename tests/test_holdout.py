@@ -169,6 +169,17 @@ class TestLift(CampaignCase):
         with self.assertRaises(AccessError):
             campaign.write({"holdout_share": 20})
 
+    def test_held_out_of_one_action_but_reached_by_another_is_treated(self):
+        other = self._email_action(self.campaign, name="Other")
+        self.env["campaign.touchpoint"].create(
+            [{"action_id": other.id, "partner_id": p.id, "state": "sent"} for p in self.held[:15]]
+        )
+        campaign = self.campaign.with_user(self.user_accountant)
+        self.assertEqual((campaign.lift_treated_count, campaign.lift_holdout_count), (55, 25))
+        # converters: 10 treated + the 4 held-out ones, now reached by the other action
+        self.assertAlmostEqual(campaign.lift_treated_rate, 100 * 14 / 55)
+        self.assertAlmostEqual(campaign.lift_holdout_rate, 0.0)
+
     def test_too_few(self):
         self.campaign.touchpoint_ids.filtered(lambda t: t.partner_id in self.held[20:]).unlink()
         self.assertEqual(self.campaign.lift_holdout_count, 20)
