@@ -111,6 +111,7 @@ class CampaignCampaign(models.Model):
         pooled = [member for tree in trees.values() if len(tree) > 1 for member in tree]
         lift = self.browse(list({member.id for member in pooled}))._lift_figures() if pooled else {}
         lift_names = [name for name in self._fields if name.startswith("programme_lift_")]
+        percent = self.env["campaign.analysis.report"]._percent
         for campaign, tree in trees.items():
             cost = sum(member.cost_actual for member in tree)
             revenue = sum(member.revenue for member in tree)
@@ -129,7 +130,7 @@ class CampaignCampaign(models.Model):
                     "programme_budget": sum(member.budget for member in tree) if tree else campaign.budget,
                     "programme_cost_actual": cost,
                     "programme_revenue": revenue,
-                    "programme_roi": (revenue - cost) / cost * 100 if cost else 0.0,
+                    "programme_roi": percent(revenue - cost, cost),
                     **lift_values,
                 }
             )
