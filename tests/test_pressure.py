@@ -330,6 +330,7 @@ class TestPressureWorkers(CommittedWorkersCase):
                 )
                 env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
                 campaigns |= campaign
+            self.start = odoo_fields.Datetime.now()
             runs = env["campaign.engine"]._start_due_runs()
             for run in runs:
                 env["mailing.mailing"]._campaign_run_mailing(run)
@@ -387,7 +388,6 @@ class TestPressureWorkers(CommittedWorkersCase):
             for key in order:
                 engine._dispatch(env["campaign.action.run"].browse(runs[key]), BATCH, time.monotonic() + 120)
 
-        before = odoo_fields.Datetime.now()
         with patch.object(MailingMailing, "_campaign_send", slow_send), self.committed_workers(work, count=2):
             pass
         self.assertEqual(set(workers_of_batch), {"worker-1", "worker-2"}, "both workers carried batches")
@@ -419,4 +419,4 @@ class TestPressureWorkers(CommittedWorkersCase):
             cr.execute(SQL("SELECT DISTINCT date_not_before FROM campaign_touchpoint WHERE run_id = %s", runs[5]))
             releases = [row[0] for row in cr.fetchall()]
             week = timedelta(days=7)
-            self.assertTrue(all(before + week <= release <= odoo_fields.Datetime.now() + week for release in releases))
+            self.assertTrue(all(self.start + week <= release <= odoo_fields.Datetime.now() + week for release in releases))
