@@ -195,7 +195,6 @@ class CampaignCampaign(models.Model):
     _inherit = "campaign.campaign"
 
     pressure_priority = fields.Integer(
-        string="Pressure Priority",
         default=10,
         tracking=True,
         help="Under the company's marketing pressure caps, the messages of campaigns of a higher priority "
@@ -263,9 +262,10 @@ class CampaignEngine(models.AbstractModel):
         return super(CampaignEngine, engine)._dispatch(run.with_env(engine.env), batch_size, deadline)
 
     def _begin_batch(self, run):
-        super()._begin_batch(run)
+        result = super()._begin_batch(run)
         if self.env.context.get("campaign_pressure_capped"):
             self.env["campaign.pressure.cap"]._lock_table()
+        return result
 
     def _claim_admit(self, run, touchpoint_ids, now):
         """Hold or exclude the candidates over the company's pressure caps, counted under the caps'

@@ -418,5 +418,5 @@ class TestPressureWorkers(CommittedWorkersCase):
             self.assertEqual(cr.fetchall(), [("planned", True, PARTNERS), ("queued", False, PARTNERS)])
             cr.execute(SQL("SELECT DISTINCT date_not_before FROM campaign_touchpoint WHERE run_id = %s", runs[5]))
             releases = [row[0] for row in cr.fetchall()]
-            week = timedelta(days=7)
-            self.assertTrue(all(self.start + week <= release <= odoo_fields.Datetime.now() + week for release in releases))
+            week, now = timedelta(days=7), odoo_fields.Datetime.now()
+            self.assertTrue(all(self.start + week <= release <= now + week for release in releases), releases)
