@@ -314,22 +314,11 @@ class TestPressureWorkers(CommittedWorkersCase):
             cap = env["campaign.pressure.cap"].create({"channel": "email", "period": "week", "limit": 1})
             campaigns = env["campaign.campaign"]
             for priority in (10, 11, 5):
-                campaign = env["campaign.campaign"].create(
-                    {"name": f"PressureWorkers{priority}", "pressure_priority": min(priority, 10)}
+                name = f"PressureWorkers{priority}"
+                action = self._launched_email_campaign(
+                    env, name, partners, template, pressure_priority=min(priority, 10)
                 )
-                env["campaign.target"].create(
-                    {
-                        "campaign_id": campaign.id,
-                        "name": "All",
-                        "source": "manual",
-                        "partner_ids": [(6, 0, partners.ids)],
-                    }
-                )
-                env["campaign.action"].create(
-                    {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
-                )
-                env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
-                campaigns |= campaign
+                campaigns |= action.campaign_id
             self.start = odoo_fields.Datetime.now()
             runs = env["campaign.engine"]._start_due_runs()
             for run in runs:
@@ -348,28 +337,15 @@ class TestPressureWorkers(CommittedWorkersCase):
 
     def _remove_fixture(self):
         ids = self.ids
-        campaigns, mailings = tuple(ids["campaigns"]), tuple(ids["mailings"])
-        statements = (
-            ("DELETE FROM mail_mail WHERE mailing_id IN %s", mailings),
-            ("DELETE FROM mailing_trace WHERE mass_mailing_id IN %s", mailings),
-            ("DELETE FROM campaign_touchpoint WHERE campaign_id IN %s", campaigns),
-            ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id IN %s", campaigns),
-            (
-                "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
-                "(SELECT id FROM campaign_action WHERE campaign_id IN %s)",
-                campaigns,
-            ),
-            ("DELETE FROM campaign_action_run WHERE campaign_id IN %s", campaigns),
-            ("DELETE FROM campaign_action WHERE campaign_id IN %s", campaigns),
-            ("DELETE FROM campaign_campaign WHERE id IN %s", campaigns),
-            ("DELETE FROM utm_source WHERE id IN %s", tuple(ids["utm_sources"])),
-            ("DELETE FROM utm_campaign WHERE id IN %s", tuple(ids["utm_campaigns"])),
-            ("DELETE FROM campaign_pressure_cap WHERE id = %s", ids["cap"]),
-            ("DELETE FROM mail_template WHERE id = %s", ids["template"]),
-            ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", tuple(ids["partners"])),
-            ("DELETE FROM res_partner WHERE id IN %s", tuple(ids["partners"])),
+        self._execute_committed([SQL("DELETE FROM campaign_pressure_cap WHERE id = %s", ids["cap"])])
+        self._remove_email_campaigns(
+            ids["campaigns"],
+            ids["mailings"],
+            ids["utm_sources"],
+            ids["utm_campaigns"],
+            [ids["template"]],
+            ids["partners"],
         )
-        self._execute_committed(SQL(query, param) for query, param in statements)
 
     def test_two_workers_never_overshoot(self):
         original = MailingMailing._campaign_send
