@@ -102,3 +102,16 @@ PRESSURE_DATE_SQL = SQL("COALESCE(tp.date_done, tp.date_dispatched, tp.date_plan
 EMPTY_CLASSIFIED_SQL = SQL(
     "SELECT NULL::integer AS partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until WHERE FALSE"
 )
+
+# Local send times: the allowed weekdays of an action, fields in ISO order (Monday 1 ... Sunday 7),
+# and how many days ahead the next allowed slot of a contact is looked for.
+LOCAL_WEEKDAY_FIELDS = (
+    "local_monday",
+    "local_tuesday",
+    "local_wednesday",
+    "local_thursday",
+    "local_friday",
+    "local_saturday",
+    "local_sunday",
+)
+LOCAL_SLOT_SEARCH_DAYS = 31

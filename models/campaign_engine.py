@@ -303,6 +303,8 @@ class CampaignEngine(models.AbstractModel):
             classified = EMPTY_CLASSIFIED_SQL
         else:
             classified = targets._classified_sql(action.channel, action=action, contacts_sql=contacts)
+        # when each contact may be reached (a local send time)
+        classified = self._schedule_sql(classified, run, now)
         # A plan compiled by PostgreSQL's JIT costs more than it saves on this one-off statement
         # (a quarter of the time at 100,000 contacts); the setting ends with the transaction.
         cr.execute("SET LOCAL jit = off")
@@ -362,6 +364,11 @@ class CampaignEngine(models.AbstractModel):
                 "planned_count": by_state.get("planned", 0),
             }
         )
+
+    def _schedule_sql(self, classified, run, now):
+        """The (partner_id, reason, held_until) rows ``classified`` of the run, their ``held_until``
+        moved to when each contact may be reached (extended by the local send times)."""
+        return classified
 
     def _followup_contacts_sql(self, run):
         """Partner ids of the previous run's touchpoints meeting the follow-up's condition."""

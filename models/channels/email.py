@@ -85,7 +85,7 @@ class CampaignAction(models.Model):
         for action in self:
             action.email_subject = action.mailing_id.subject or action.mail_template_id.subject or False
 
-    @api.depends("channel", "target_ids", "campaign_id.target_ids", "user_id.tz")
+    @api.depends("channel", "target_ids", "campaign_id.target_ids", "user_id.tz", "local_time")
     def _compute_send_time(self):
         labels = dict(self._fields["send_time_weekday"]._description_selection(self.env))
         for action in self:
@@ -116,7 +116,7 @@ class CampaignAction(models.Model):
                 "contacts fell in that hour.",
                 weekday=labels[weekday],
                 time=f"{hour:02d}:00",
-                tz=action.send_time_tz,
+                tz=origin._send_time_tz_label(),
                 slot=slot_count,
                 events=total,
             )
@@ -192,19 +192,22 @@ class CampaignAction(models.Model):
                      WHERE u.partner_id IS NOT NULL
                 ),
                 events AS (
-                    SELECT tr.open_datetime AS happened
+                    SELECT tr.res_id AS partner_id, tr.open_datetime AS happened
                       FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
                      WHERE tr.model = 'res.partner' AND tr.open_datetime IS NOT NULL
                     UNION ALL
-                    SELECT tr.links_click_datetime
+                    SELECT tr.res_id, tr.links_click_datetime
                       FROM mailing_trace tr JOIN audience a ON a.partner_id = tr.res_id
                      WHERE tr.model = 'res.partner' AND tr.links_click_datetime IS NOT NULL
                 ),
+                -- the contacts' own time zones when the action sends at local time (else none)
+                zones AS MATERIALIZED (%(zones)s),
                 slots AS (
                     SELECT EXTRACT(ISODOW FROM e.local)::integer AS weekday,
                            EXTRACT(HOUR FROM e.local)::integer AS hour,
                            COUNT(*) AS events
-                      FROM (SELECT happened AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s AS local FROM events) AS e
+                      FROM (SELECT ev.happened AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(z.tz, %(tz)s) AS local
+                              FROM events ev LEFT JOIN zones z ON z.partner_id = ev.partner_id) AS e
                      GROUP BY 1, 2
                 )
                 SELECT weekday, hour, events, SUM(events) OVER () AS total
@@ -213,6 +216,7 @@ class CampaignAction(models.Model):
                  LIMIT 1
                 """,
                 contacts=self._effective_targets()._union_sql(),
+                zones=self._send_time_zones_sql(),
                 tz=tz,
             )
         )
