@@ -24,11 +24,11 @@ from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience
 from . import campaign_holdout
-from . import campaign_pressure
-from . import campaign_local_time
 from . import campaign_target_import
 from . import campaign_target_name
 from . import campaign_touchpoint
+from . import campaign_pressure
+from . import campaign_local_time
 from . import campaign_touchpoint_type
 from . import campaign_weblink
 from . import campaign_webhook_field

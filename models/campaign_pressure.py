@@ -78,49 +78,70 @@ class CampaignPressureCap(models.Model):
             .with_env(self.env)
         )
 
-    def _over_sql(self, partners, now, priority):
-        """SQL of (partner_id, release) for the contacts of ``partners`` (SQL of one column of partner
-        ids) who have reached one of the caps ``self`` (of one company): ``release`` is when every
+    def _over_sql(self, partners, now, priority, few=False):
+        """SQL of (partner_id, release) for the contacts of ``partners`` (SQL of one column of distinct
+        partner ids) who have reached one of the caps ``self`` (of one company): ``release`` is when every
         cap allows them one more message. Counted: the company's touchpoints carried out or queued
         in the window, the touchpoints of higher-priority campaigns due now (served first), and
         Email Marketing's mailings when the company counts them. The window of a cap of N is
-        passed when its N-th latest message leaves it."""
+        passed when its N-th latest message leaves it.
+
+        :param few: ``partners`` are a few (a batch): their touchpoints are looked up by contact;
+            otherwise the window's touchpoints are read in one scan and matched in a hash join (at
+            100,000 contacts, 53,333 look-ups took 1.3 s, the scan a fraction of it)
+        """
         company = self.company_id
         company.ensure_one()
         days = max(PRESSURE_SPAN_DAYS[cap.period] for cap in self)
         since = fields.Datetime.subtract(now, days=days)
         capped = self.mapped("channel")
         channels = SQL("tp.channel IN %s", tuple(capped)) if all(capped) else SQL("TRUE")
+        of_partners = SQL("tp.partner_id IN (SELECT partner_id FROM pressure_partners)") if few else SQL("TRUE")
+        # the company's campaigns, all of them (archived ones too), given by id: read through the
+        # touchpoints' index of the caps (_pressure_idx), which holds the campaign but not its company
+        self.env["campaign.campaign"].flush_model(["company_id"])
+        campaigns = self.env.execute_query(SQL("SELECT id FROM campaign_campaign WHERE company_id = %s", company.id))
         parts = [
             SQL(
                 """SELECT tp.partner_id, tp.channel::varchar AS channel, %(date)s AS d
                      FROM campaign_touchpoint tp
-                     JOIN campaign_campaign c ON c.id = tp.campaign_id
-                    WHERE c.company_id = %(company)s AND tp.state IN %(counted)s AND %(channels)s
-                      AND %(date)s > %(since)s AND tp.partner_id IN (SELECT partner_id FROM pressure_partners)""",
+                    WHERE tp.campaign_id = ANY(%(campaigns)s) AND tp.state IN %(counted)s AND %(channels)s
+                      AND %(date)s > %(since)s AND %(of_partners)s""",
                 date=PRESSURE_DATE_SQL,
-                company=company.id,
+                campaigns=[row[0] for row in campaigns],
                 counted=PRESSURE_COUNTED_STATES,
                 channels=channels,
                 since=since,
-            ),
-            # higher-priority campaigns are served first: what they send now counts already
-            SQL(
-                """SELECT tp.partner_id, tp.channel::varchar, %(now)s::timestamp
-                     FROM campaign_touchpoint tp
-                     JOIN campaign_campaign c ON c.id = tp.campaign_id
-                     JOIN campaign_action_run r ON r.id = tp.run_id
-                    WHERE c.company_id = %(company)s AND c.state = 'active' AND c.pressure_priority > %(priority)s
-                      AND r.state = 'sending' AND tp.state = 'planned' AND %(channels)s
-                      AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
-                      AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s) AND tp.ab_hold IS NOT TRUE
-                      AND tp.partner_id IN (SELECT partner_id FROM pressure_partners)""",
-                now=now,
-                company=company.id,
-                priority=priority,
-                channels=channels,
+                of_partners=of_partners,
             ),
         ]
+        # higher-priority campaigns are served first: what their runs being sent send now counts
+        # already (their runs found first: the planned touchpoints are read through the runs' index)
+        self.env["campaign.action.run"].flush_model(["state"])
+        runs = self.env.execute_query(
+            SQL(
+                """SELECT r.id FROM campaign_action_run r JOIN campaign_campaign c ON c.id = r.campaign_id
+                    WHERE r.state = 'sending' AND c.state = 'active' AND c.company_id = %s
+                      AND c.pressure_priority > %s""",
+                company.id,
+                priority,
+            )
+        )
+        if runs:
+            parts.append(
+                SQL(
+                    """SELECT tp.partner_id, tp.channel::varchar, %(now)s::timestamp
+                         FROM campaign_touchpoint tp
+                        WHERE tp.run_id IN %(runs)s AND tp.state = 'planned' AND %(channels)s
+                          AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
+                          AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s) AND tp.ab_hold IS NOT TRUE
+                          AND %(of_partners)s""",
+                    now=now,
+                    runs=tuple(row[0] for row in runs),
+                    channels=channels,
+                    of_partners=of_partners,
+                )
+            )
         if company.campaign_pressure_count_mailings:
             parts.append(self._mailing_traces_sql(since))
         rules = SQL(", ").join(
@@ -130,16 +151,17 @@ class CampaignPressureCap(models.Model):
         return SQL(
             """
             WITH pressure_partners AS MATERIALIZED (
-                SELECT DISTINCT pp.partner_id FROM (%(partners)s) AS pp(partner_id) WHERE pp.partner_id IS NOT NULL
+                SELECT pp.partner_id FROM (%(partners)s) AS pp(partner_id) WHERE pp.partner_id IS NOT NULL
             ),
             messages AS MATERIALIZED (%(messages)s),
+            rules(id, channel, days, lim) AS (VALUES %(rules)s),
             ranked AS (
                 SELECT m.partner_id, r.lim, m.d + make_interval(days => r.days) AS release,
                        row_number() OVER (PARTITION BY m.partner_id, r.id ORDER BY m.d DESC) AS n
                   FROM messages m
-                  JOIN (VALUES %(rules)s) AS r(id, channel, days, lim)
-                    ON (r.channel IS NULL OR r.channel = m.channel)
-                   AND m.d > %(now)s::timestamp - make_interval(days => r.days)
+                  JOIN pressure_partners pp ON pp.partner_id = m.partner_id
+                  JOIN rules r ON (r.channel IS NULL OR r.channel = m.channel)
+                              AND m.d > %(now)s::timestamp - make_interval(days => r.days)
             )
             SELECT partner_id, MAX(release) AS release FROM ranked WHERE n = lim GROUP BY partner_id
             """,
@@ -189,6 +211,18 @@ class CampaignPressureCap(models.Model):
         pg_advisory_xact_lock), so the counts read after the wait see what the other worker
         committed (the transactions are REPEATABLE READ)."""
         self.env.cr.execute("LOCK TABLE campaign_pressure_cap IN SHARE ROW EXCLUSIVE MODE")
+
+
+class CampaignTouchpoint(models.Model):
+    _inherit = "campaign.touchpoint"
+
+    # The caps read the touchpoints of their window from this index alone (an index-only range scan
+    # over the date they count by): read from the table, at 1,000,000 touchpoints, the window's
+    # 158,862 rows took 2.3 s of the 4.8 s of a resolution with caps.
+    _pressure_idx = models.Index(
+        "((COALESCE(date_done, date_dispatched, date_planned))) INCLUDE (partner_id, channel, campaign_id) "
+        f"WHERE state IN {PRESSURE_COUNTED_STATES}"
+    )
 
 
 class CampaignCampaign(models.Model):
@@ -278,7 +312,7 @@ class CampaignEngine(models.AbstractModel):
         caps._lock()
         cr = self.env.cr
         candidates = SQL("SELECT partner_id FROM campaign_touchpoint WHERE id IN %s", tuple(admitted))
-        over = caps._over_sql(candidates, now, run.campaign_id.pressure_priority)
+        over = caps._over_sql(candidates, now, run.campaign_id.pressure_priority, few=True)
         if action.pressure_mode == "exclude":
             change = SQL("state = 'excluded', exclusion_reason = 'pressure', unit_cost = 0")
         else:
