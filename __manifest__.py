@@ -80,6 +80,7 @@
         "demo/campaign_weblink_demo.xml",
         "demo/campaign_calendar_item_demo.xml",
         "demo/campaign_kpi_choice_demo.xml",
+        "demo/campaign_journey_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -175,3 +175,19 @@ class TestJourneyEntry(JourneyCase):
         campaign = self._campaign("NoTrigger")
         action = self._email_action(campaign, name="Lonely", schedule_type="entry")
         self.assertIn("an entry trigger on the campaign", "\n".join(action._missing_for_run()))
+
+    def test_erased_contact_leaves_no_trace_in_the_journey(self):
+        self._launch()
+        self._subscribe("erased")
+        partner = self._partner("erased")
+        self.env["campaign.contact.erase"].with_user(self.user_manager).create(
+            {"partner_ids": partner.ids}
+        ).action_erase()
+        enrolment = self._enrolments()
+        self.assertEqual((enrolment.partner_id.name, enrolment.cause_ref), ("Anonymised contact", False))
+        self._process()
+        self.assertEqual(
+            (self._touchpoints(self.step_1).exclusion_reason, enrolment.state, enrolment.exit_reason),
+            ("archived", "excluded", "archived"),
+            "the placeholder is never contacted",
+        )
