@@ -91,6 +91,7 @@ TRIGGER_TYPES = [
     ("sale_order", "Sale order confirmed"),
     ("invoice_paid", "Customer invoice paid"),
     ("lead_stage", "Lead or opportunity reaches a stage"),
+    ("date", "A date of the contact comes round"),
     ("webhook", "Signed webhook from another system"),
 ]
 # What a sale order must contain to enrol its customer.

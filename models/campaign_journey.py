@@ -55,12 +55,13 @@ class CampaignEngine(models.AbstractModel):
     _inherit = "campaign.engine"
 
     def _start_due_runs(self, now=None):
-        # goals met since the last pass (a contact matching the goal's filter, a reply) take the
-        # contacts out before any step is due
+        # the contacts whose date comes round enter first; then the goals met since the last pass
+        # (a contact matching the goal's filter, a reply) take contacts out before any step is due
+        self.env["campaign.trigger"]._enrol_on_dates()
         campaigns = self.env["campaign.campaign"].search([("state", "=", "active"), ("goal_type", "!=", "none")])
         if campaigns:
             self.env["campaign.enrolment"]._reach_goals(campaigns=campaigns)
-            self._commit_batch()
+        self._commit_batch()
         return super()._start_due_runs(now=now)
 
     def _next_due(self, action, now):

@@ -1,10 +1,15 @@
+import calendar
 import secrets
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..const import JOURNEY_REENTRY, TRIGGER_SALE_FILTERS, TRIGGER_TYPES
+
+# Dates of every record, not of the contact's life.
+MAGIC_DATES = {"create_date", "write_date"}
 
 
 class CampaignTrigger(models.Model):
@@ -45,6 +50,20 @@ class CampaignTrigger(models.Model):
     lead_stage_id = fields.Many2one(
         "crm.stage", string="Stage", ondelete="cascade", help="The contact of a lead or opportunity reaching it enters."
     )
+    date_field = fields.Selection(
+        selection="_selection_date_field",
+        string="Date",
+        help="The date of the contact (birthday, end of contract...) that enrols them when it comes round.",
+    )
+    date_offset = fields.Integer(
+        string="Days Before", help="Enrol the contact this many days before the date (0: on the day; negative: after)."
+    )
+    date_yearly = fields.Boolean(
+        string="Every Year", default=True, help="The day and month come round every year (an anniversary)."
+    )
+    date_checked = fields.Date(
+        readonly=True, copy=False, help="Last day the contacts were enrolled for (the job catches up the days missed)."
+    )
     webhook_secret = fields.Char(
         string="Signing Secret",
         compute="_compute_webhook_secret",
@@ -69,7 +88,15 @@ class CampaignTrigger(models.Model):
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
-    @api.depends("trigger_type", "mailing_list_id", "sale_filter", "product_id", "product_category_id", "lead_stage_id")
+    @api.depends(
+        "trigger_type",
+        "mailing_list_id",
+        "sale_filter",
+        "product_id",
+        "product_category_id",
+        "lead_stage_id",
+        "date_field",
+    )
     def _compute_display_name(self):
         labels = dict(self._fields["trigger_type"]._description_selection(self.env))
         for trigger in self:
@@ -77,9 +104,17 @@ class CampaignTrigger(models.Model):
                 "mailing_list": trigger.mailing_list_id.display_name,
                 "sale_order": trigger.product_id.display_name or trigger.product_category_id.display_name,
                 "lead_stage": trigger.lead_stage_id.display_name,
+                "date": dict(self._selection_date_field()).get(trigger.date_field),
             }.get(trigger.trigger_type)
             label = labels.get(trigger.trigger_type, "")
             trigger.display_name = f"{label}: {detail}" if detail else label
+
+    @api.model
+    def _selection_date_field(self):
+        """The stored dates of the contacts, labels in the user's language."""
+        fields_ = self.env["res.partner"]._fields.values()
+        dates = [f for f in fields_ if f.type in ("date", "datetime") and f.store and f.name not in MAGIC_DATES]
+        return sorted(((f.name, f._description_string(self.env)) for f in dates), key=lambda item: item[1])
 
     @api.depends("trigger_type")
     def _compute_webhook_secret(self):
@@ -101,7 +136,13 @@ class CampaignTrigger(models.Model):
     # CONSTRAINTS
     # ------------------------------------------------------------------
     @api.constrains(
-        "trigger_type", "mailing_list_id", "sale_filter", "product_id", "product_category_id", "lead_stage_id"
+        "trigger_type",
+        "mailing_list_id",
+        "sale_filter",
+        "product_id",
+        "product_category_id",
+        "lead_stage_id",
+        "date_field",
     )
     def _check_trigger(self):
         for trigger in self:
@@ -126,6 +167,12 @@ class CampaignTrigger(models.Model):
                     self.env._(
                         "The trigger of %(campaign)s on orders containing a product category needs the category.",
                         campaign=campaign,
+                    )
+                )
+            if trigger.trigger_type == "date" and not trigger.date_field:
+                raise ValidationError(
+                    self.env._(
+                        "The trigger of %(campaign)s on a date of the contact needs the date.", campaign=campaign
                     )
                 )
             if trigger.trigger_type == "lead_stage" and not trigger.lead_stage_id:
@@ -168,6 +215,40 @@ class CampaignTrigger(models.Model):
                 trigger_type,
             )
         )
+
+    @api.model
+    def _enrol_on_dates(self, today=None):
+        """Enrol the contacts whose date comes round (its day, ``date_offset`` days ahead) for the
+        active campaigns' date triggers: the days since the trigger last ran (the day before its
+        first run), so that a job down for a while catches up and a day is never enrolled twice.
+        Called by the campaign job; set-based, one statement per trigger."""
+        today = today or fields.Date.context_today(self)
+        triggers = self.sudo().search([("trigger_type", "=", "date"), ("campaign_id.state", "=", "active")])
+        for trigger in triggers.filtered("date_field"):
+            first = (trigger.date_checked or today - timedelta(days=1)) + timedelta(days=1)
+            if first > today:
+                continue
+            days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+            targets = [day + timedelta(days=trigger.date_offset) for day in days]
+            column = SQL.identifier("p", trigger.date_field)
+            if trigger.date_yearly:
+                keys = {day.strftime("%m-%d") for day in targets}
+                if any(day.month == 2 and day.day == 28 and not calendar.isleap(day.year) for day in targets):
+                    keys.add("02-29")  # a 29 February comes round on the 28th of the other years
+                condition = SQL("to_char(%s, 'MM-DD') IN %s", column, tuple(sorted(keys)))
+            else:
+                condition = SQL("%s::date IN %s", column, tuple(targets))
+            self.env["campaign.enrolment"]._enrol(
+                SQL(
+                    """SELECT %s, %s, p.id, 'date', to_char(%s, 'YYYY-MM-DD'), NULL::varchar
+                         FROM res_partner p WHERE p.active AND %s""",
+                    trigger.campaign_id.id,
+                    trigger.id,
+                    column,
+                    condition,
+                )
+            )
+            trigger.date_checked = today
 
 
 class CampaignCampaign(models.Model):

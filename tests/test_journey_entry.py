@@ -1,3 +1,5 @@
+from datetime import date
+
 from freezegun import freeze_time
 
 from odoo import Command
@@ -191,3 +193,67 @@ class TestJourneyEntry(JourneyCase):
             ("archived", "excluded", "archived"),
             "the placeholder is never contacted",
         )
+
+    def test_date_of_the_contact_coming_round(self):
+        # a date of the contacts, as an administrator adds one (Odoo's contacts have none of their life)
+        self.env["ir.model.fields"].create(
+            {
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "name": "x_contract_end",
+                "ttype": "date",
+                "field_description": "Contract End",
+            }
+        )
+        campaign = self._campaign("Anniversary")
+        trigger = self.env["campaign.trigger"].create(
+            {"campaign_id": campaign.id, "trigger_type": "date", "date_field": "x_contract_end", "date_offset": 3}
+        )
+        self._email_action(campaign, name="Soon", schedule_type="entry", delay=0)
+        due, later, leap = self._partners(3, prefix="anniversary")
+        due.x_contract_end = date(2019, 3, 8)  # comes round 3 days after the 5th
+        later.x_contract_end = date(2020, 3, 20)
+        leap.x_contract_end = date(2020, 2, 29)
+        with freeze_time("2026-03-05 08:00:00"):
+            self._launch(campaign)
+            self.env["campaign.trigger"]._enrol_on_dates()
+        enrolment = self._enrolments(campaign)
+        self.assertEqual((enrolment.partner_id, enrolment.cause_ref), (due, "2019-03-08"))
+        self.assertEqual(trigger.date_checked, date(2026, 3, 5))
+        # a 29 February comes round on the 28th in the other years (three days after the 25th)
+        with freeze_time("2026-02-25 08:00:00"):
+            trigger.date_checked = date(2026, 2, 24)
+            self.env["campaign.trigger"]._enrol_on_dates()
+        self.assertEqual(self._enrolments(campaign).partner_id, due | leap)
+        # the job down for a month: the days missed are caught up, each once
+        with freeze_time("2026-03-25 08:00:00"):
+            self.env["campaign.trigger"]._enrol_on_dates()
+            self.env["campaign.trigger"]._enrol_on_dates()
+        self.assertEqual(self._enrolments(campaign).partner_id, due | later | leap)
+        self.assertEqual(set(self._enrolments(campaign).mapped("entry_count")), {1})
+        with self.assertRaisesRegex(ValidationError, "on a date of the contact needs the date"):
+            trigger.date_field = False
+
+    def test_customer_invoice_paid_enrols_its_customer(self):
+        campaign = self._campaign("PaidThanks")
+        self.env["campaign.trigger"].create({"campaign_id": campaign.id, "trigger_type": "invoice_paid"})
+        self._email_action(campaign, name="Thanks", schedule_type="entry", delay=0)
+        self._launch(campaign)
+        payer, debtor = self._partners(2, prefix="invoice")
+        invoices = self.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_line_ids": [Command.create({"product_id": self.chair.id, "price_unit": 100})],
+                }
+                for partner in (payer, debtor)
+            ]
+        )
+        invoices.action_post()
+        self.assertFalse(self._enrolments(campaign), "posted, not paid")
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices[0].ids
+        ).create({})._create_payments()
+        self.assertIn(invoices[0].payment_state, ("paid", "in_payment"))
+        enrolment = self._enrolments(campaign)
+        self.assertEqual((enrolment.partner_id, enrolment.cause_ref), (payer, invoices[0].name))
