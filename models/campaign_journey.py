@@ -141,16 +141,14 @@ class CampaignEngine(models.AbstractModel):
         )
         self.env["campaign.enrolment"].invalidate_model()
 
-    def _claim(self, run, limit, touchpoint_ids=None):
-        if not run.action_id._is_journey_step():
-            return super()._claim(run, limit, touchpoint_ids=touchpoint_ids)
-        while True:
-            claimed = super()._claim(run, limit, touchpoint_ids=touchpoint_ids)
-            if not claimed:
-                return claimed
-            kept = self._journey_drop_gone(run, claimed)
-            if kept or touchpoint_ids:
-                return kept
+    def _claim_admit(self, run, touchpoint_ids, now):
+        # the contacts who left the journey (or reached its goal) since their step was generated
+        # first, so that the caps and send times only count those who stay
+        if run.action_id._is_journey_step():
+            touchpoint_ids = self._journey_drop_gone(run, touchpoint_ids)
+            if not touchpoint_ids:
+                return []
+        return super()._claim_admit(run, touchpoint_ids, now)
 
     def _journey_drop_gone(self, run, touchpoint_ids):
         """The claimed touchpoints of contacts still in the journey: the goal of those who reached it
@@ -162,7 +160,7 @@ class CampaignEngine(models.AbstractModel):
         self.env["campaign.enrolment"]._reach_goals(partner_ids=partner_ids, campaigns=run.campaign_id)
         cr.execute(
             SQL(
-                """UPDATE campaign_touchpoint tp SET state = 'cancelled', date_dispatched = NULL
+                """UPDATE campaign_touchpoint tp SET state = 'cancelled'
                      FROM campaign_enrolment e
                     WHERE tp.id IN %s AND e.campaign_id = %s AND e.partner_id = tp.partner_id
                       AND e.state != 'active'
@@ -173,5 +171,5 @@ class CampaignEngine(models.AbstractModel):
         )
         gone = {row[0] for row in cr.fetchall()}
         if gone:
-            self.env["campaign.touchpoint"].browse(gone).invalidate_recordset(["state", "date_dispatched"])
+            self.env["campaign.touchpoint"].browse(gone).invalidate_recordset(["state"])
         return [tp_id for tp_id in touchpoint_ids if tp_id not in gone]
