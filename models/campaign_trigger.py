@@ -101,9 +101,9 @@ class CampaignTrigger(models.Model):
         labels = dict(self._fields["trigger_type"]._description_selection(self.env))
         for trigger in self:
             detail = {
-                "mailing_list": trigger.mailing_list_id.display_name,
+                "mailing_list": trigger.mailing_list_id.name,
                 "sale_order": trigger.product_id.display_name or trigger.product_category_id.display_name,
-                "lead_stage": trigger.lead_stage_id.display_name,
+                "lead_stage": trigger.lead_stage_id.name,
                 "date": dict(self._selection_date_field()).get(trigger.date_field),
             }.get(trigger.trigger_type)
             label = labels.get(trigger.trigger_type, "")
