@@ -122,20 +122,37 @@ class CampaignEngine(models.AbstractModel):
         them; those the audience resolution excluded (blacklisted, opted out, no address...) leave
         the journey with that reason."""
         now = fields.Datetime.now()
-        self.env.cr.execute(
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """SELECT array_agg(partner_id), array_agg(id), array_agg(exclusion_reason)
+                     FROM campaign_touchpoint WHERE run_id = %s""",
+                run.id,
+            )
+        )
+        partners, touchpoints, reasons = cr.fetchone()
+        if not partners:
+            return
+        # The run's contacts as arrays, each found through the enrolments' unique index: joined to
+        # the run's touchpoints just inserted (no statistics yet), PostgreSQL scanned the run once
+        # per enrolment (10.8 s for 20,000 contacts on a busy 2-core machine, 1.9 s this way, most of it
+        # PostgreSQL's foreign-key triggers).
+        cr.execute(
             SQL(
                 """UPDATE campaign_enrolment e
-                      SET step_action_id = %(action)s, touchpoint_id = tp.id, date_step = %(now)s,
-                          state = CASE WHEN tp.state = 'excluded' THEN 'excluded' ELSE e.state END,
-                          exit_reason = CASE WHEN tp.state = 'excluded' THEN tp.exclusion_reason END,
-                          date_exited = CASE WHEN tp.state = 'excluded' THEN %(now)s::timestamp END,
+                      SET step_action_id = %(action)s, touchpoint_id = r.touchpoint_id, date_step = %(now)s,
+                          state = CASE WHEN r.reason IS NULL THEN e.state ELSE 'excluded' END,
+                          exit_reason = r.reason,
+                          date_exited = CASE WHEN r.reason IS NULL THEN NULL ELSE %(now)s::timestamp END,
                           write_date = %(now)s
-                     FROM campaign_touchpoint tp
-                    WHERE tp.run_id = %(run)s AND e.campaign_id = %(campaign)s AND e.partner_id = tp.partner_id
-                      AND e.state = 'active'""",
+                     FROM unnest(%(partners)s::int[], %(touchpoints)s::int[], %(reasons)s::varchar[])
+                          AS r(partner_id, touchpoint_id, reason)
+                    WHERE e.campaign_id = %(campaign)s AND e.partner_id = r.partner_id AND e.state = 'active'""",
                 action=run.action_id.id,
                 now=now,
-                run=run.id,
+                partners=partners,
+                touchpoints=touchpoints,
+                reasons=reasons,
                 campaign=run.campaign_id.id,
             )
         )
