@@ -30,6 +30,7 @@ from . import test_i18n
 from . import test_import
 from . import test_install_from_apps
 from . import test_kpis
+from . import test_margin_cash
 from . import test_order
 from . import test_order_tour
 from . import test_programme
