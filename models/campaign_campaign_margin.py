@@ -17,9 +17,7 @@ class CampaignCampaign(models.Model):
         "the stock valuation's cost of goods sold where the invoice has one, else quantity × the product's cost "
         "(as Odoo's invoice analysis values its margin).",
     )
-    margin = fields.Monetary(
-        string="Margin", compute="_compute_figures", help="Invoiced revenue - cost of goods sold."
-    )
+    margin = fields.Monetary(compute="_compute_figures", help="Invoiced revenue - cost of goods sold.")
     roi_margin = fields.Float(
         string="Margin ROI (%)",
         compute="_compute_figures",
@@ -40,7 +38,6 @@ class CampaignCampaign(models.Model):
         help="(cashed - actual cost) / actual cost × 100 (0 without cost).",
     )
     payback_date = fields.Date(
-        string="Payback Date",
         compute="_compute_payback_date",
         help="The day from which the cash received (cumulated day by day, by payment date) has covered the "
         "actual cost (cumulated by the date of each cost) and still covers it. Empty while it does not.",
@@ -76,7 +73,9 @@ class CampaignCampaign(models.Model):
         return result
 
     def _compute_payback_date(self):
-        days = self.env["campaign.analysis.report"]._read_daily(self._figures_campaign_ids(), ("cost_actual", "revenue_paid"))
+        days = self.env["campaign.analysis.report"]._read_daily(
+            self._figures_campaign_ids(), ("cost_actual", "revenue_paid")
+        )
         for campaign in self:
             currency = campaign.currency_id or self.env.company.currency_id
             payback = cost = cash = 0.0

@@ -127,7 +127,7 @@ class CampaignAnalysisReport(models.Model):
         help="Cost of the products invoiced, net of credit notes: the stock valuation's cost of goods sold "
         "where the invoice has one, else quantity × the product's cost.",
     )
-    margin = fields.Monetary(string="Margin", readonly=True, help="Invoiced - cost of goods sold.")
+    margin = fields.Monetary(readonly=True, help="Invoiced - cost of goods sold.")
     revenue_paid = fields.Monetary(
         string="Cashed",
         readonly=True,

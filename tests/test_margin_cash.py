@@ -218,7 +218,9 @@ class TestMarginCashRpc(MarginCashFixture, CampaignHttpCase):
             self.assertEqual(values["payback_date"], "2024-03-05")
             self.assertAlmostEqual(values["roi_cash"], 42.86, places=2)
         action = self.json2(self.user_accountant, "campaign.campaign", "action_view_payments", ids=self.campaign.ids)
-        moves = self.json2(self.user_accountant, "account.move", "search_read", domain=action["domain"], fields=["date"])
+        moves = self.json2(
+            self.user_accountant, "account.move", "search_read", domain=action["domain"], fields=["date"]
+        )
         self.assertEqual(len(moves), 2)
         for user, model, method, params in (
             (self.user_accountant, "campaign.campaign", "write", {"ids": self.campaign.ids, "vals": {"budget": 1}}),
