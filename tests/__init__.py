@@ -3,6 +3,7 @@ from . import test_access_links
 from . import test_access_matrix
 from . import test_access_methods
 from . import test_access_routes
+from . import test_attribution
 from . import test_audience
 from . import test_auto_status
 from . import test_bad_input_rpc
