@@ -95,9 +95,9 @@ class CampaignCampaign(models.Model):
         """Odoo's invoice analysis of the campaign's invoices and credit notes, by product: untaxed
         amount and margin."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_account_invoice_report_all")
-        action.update(
-            name=self.env._("Margin of %(campaign)s", campaign=self.name),
+        return self._document_action(
+            "account.action_account_invoice_report_all",
+            self.env._("Margin of %(campaign)s", campaign=self.name),
             domain=[
                 ("move_type", "in", ("out_invoice", "out_refund")),
                 ("state", "=", "posted"),
@@ -112,11 +112,10 @@ class CampaignCampaign(models.Model):
             view_mode="pivot,list,graph",
             views=[(False, "pivot"), (False, "list"), (False, "graph")],
         )
-        return action
 
     def action_view_payments(self):
-        """The journal entries of the payments and bank statement lines that settled the campaign's
-        invoices and credit notes: the documents behind the cash."""
+        """The payments that settled the campaign's invoices and credit notes (the journal entries,
+        when bank statement lines settled some): the documents behind the cash."""
         self.ensure_one()
         self.env.flush_all()
         self.env.cr.execute(
@@ -125,16 +124,20 @@ class CampaignCampaign(models.Model):
                 self.env["campaign.analysis.report"]._payments_sql([self.id]),
             )
         )
-        move_ids = [row[0] for row in self.env.cr.fetchall()]
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Payments of %(campaign)s", campaign=self.name),
-            "res_model": "account.move",
-            "view_mode": "list,form",
-            "views": [(False, "list"), (False, "form")],
-            "domain": [("id", "in", move_ids)],
-            "context": {"create": False},
-        }
+        moves = self.env["account.move"].browse(row[0] for row in self.env.cr.fetchall())
+        name = self.env._("Payments of %(campaign)s", campaign=self.name)
+        if all(moves.mapped("origin_payment_id")):
+            # the usual case: payments registered on the invoices, shown as Odoo lists payments
+            return self._document_action(
+                "account.action_account_payments",
+                name,
+                domain=[("id", "in", moves.origin_payment_id.ids)],
+                context={"create": False},
+            )
+        # some were settled by bank statement lines: their journal entries
+        return self._document_action(
+            "account.action_move_journal_line", name, domain=[("id", "in", moves.ids)], context={"create": False}
+        )
 
     def action_view_attributed_invoices(self):
         """The customer invoices and credit notes whose revenue is shared with the campaign by contact."""
@@ -147,10 +150,9 @@ class CampaignCampaign(models.Model):
             )
         )
         move_ids = [row[0] for row in self.env.cr.fetchall()]
-        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_out_invoice_type")
-        action.update(
-            name=self.env._("Invoices attributed to %(campaign)s", campaign=self.name),
+        return self._document_action(
+            "account.action_move_out_invoice_type",
+            self.env._("Invoices attributed to %(campaign)s", campaign=self.name),
             domain=[("id", "in", move_ids)],
             context={"create": False},
         )
-        return action

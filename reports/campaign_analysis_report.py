@@ -812,14 +812,18 @@ class CampaignAnalysisReport(models.Model):
             touchpoints still count in the shares
         :return: SQL of rows (move_id, campaign_id, action_id, date, amount, weight)
         """
-        touched = SQL(
-            """JOIN res_partner p ON p.commercial_partner_id = inv.buyer_id
-               JOIN campaign_touchpoint tp ON tp.partner_id = p.id AND tp.state IN %(carried)s
-                                          AND tp.date_done >= inv.ref_date - inv.days
-                                          AND tp.date_done < inv.ref_date + 1
-               JOIN campaign_campaign tc ON tc.id = tp.campaign_id AND tc.company_id = inv.company_id""",
-            carried=CARRIED_STATES,
-        )
+        if campaign_ids is None:
+            buyers = SQL("TRUE")
+        else:
+            # only the invoices of the buyers these campaigns reached can give them a share
+            buyers = SQL(
+                """COALESCE(o.commercial_partner_id, m.commercial_partner_id) IN (
+                       SELECT p.commercial_partner_id FROM campaign_touchpoint tp
+                         JOIN res_partner p ON p.id = tp.partner_id
+                        WHERE tp.campaign_id = ANY(%s) AND tp.state IN %s)""",
+                campaign_ids,
+                CARRIED_STATES,
+            )
         return SQL(
             """
             WITH inv AS (
@@ -830,17 +834,17 @@ class CampaignAnalysisReport(models.Model):
                   FROM account_move m
                   JOIN res_company rc ON rc.id = m.company_id
              LEFT JOIN account_move o ON o.id = m.reversed_entry_id AND m.move_type = 'out_refund'
-                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
-                   AND rc.campaign_attribution_days > 0
-            ),
-            wanted AS (
-                SELECT DISTINCT inv.id FROM inv %(touched)s WHERE %(filter)s
+                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %(buyers)s
             ),
             touches AS (
                 SELECT inv.id AS move_id, inv.date, inv.amount, inv.model, tp.campaign_id, tp.action_id,
                        row_number() OVER w AS position, count(*) OVER (PARTITION BY inv.id) AS touches
-                  FROM inv %(touched)s
-                 WHERE inv.id IN (SELECT id FROM wanted)
+                  FROM inv
+                  JOIN res_partner p ON p.commercial_partner_id = inv.buyer_id
+                  JOIN campaign_touchpoint tp ON tp.partner_id = p.id AND tp.state IN %(carried)s
+                                             AND tp.date_done >= inv.ref_date - inv.days
+                                             AND tp.date_done < inv.ref_date + 1
+                  JOIN campaign_campaign tc ON tc.id = tp.campaign_id AND tc.company_id = inv.company_id
                 WINDOW w AS (PARTITION BY inv.id ORDER BY tp.date_done, tp.id)
             )
             SELECT move_id, campaign_id, action_id, date, amount,
@@ -854,10 +858,10 @@ class CampaignAnalysisReport(models.Model):
                                   ELSE 0.2 / (touches - 2) END
                    END AS weight
               FROM touches
-             WHERE %(outer_filter)s""",
-            touched=touched,
-            filter=self._campaign_filter(campaign_ids, SQL("tp.campaign_id")),
-            outer_filter=self._campaign_filter(campaign_ids, SQL("campaign_id")),
+             WHERE %(filter)s""",
+            buyers=buyers,
+            carried=CARRIED_STATES,
+            filter=self._campaign_filter(campaign_ids, SQL("campaign_id")),
         )
 
     def _facts_orders(self, campaign_ids):

@@ -105,8 +105,12 @@ class TestAttribution(CampaignHttpCase):
         )
         sums = {g["campaign_id"][1]: (g["revenue_attributed:sum"], g["revenue_invoiced:sum"]) for g in groups}
         self.assertEqual(sums, {"AttrA": (300.0, 0.0), "AttrB": (300.0, 0.0), "AttrC": (300.0, 0.0)})
-        action = self.json2(self.user_accountant, "campaign.campaign", "action_view_attributed_invoices", ids=self.b.ids)
-        moves = self.json2(self.user_accountant, "account.move", "search_read", domain=action["domain"], fields=["name"])
+        action = self.json2(
+            self.user_accountant, "campaign.campaign", "action_view_attributed_invoices", ids=self.b.ids
+        )
+        moves = self.json2(
+            self.user_accountant, "account.move", "search_read", domain=action["domain"], fields=["name"]
+        )
         self.assertEqual(sorted(move["id"] for move in moves), sorted((self.invoice | self.refund).ids))
 
     def test_accountant_and_user_read_and_change_nothing(self):

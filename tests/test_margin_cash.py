@@ -137,13 +137,12 @@ class TestMarginCash(MarginCashFixture, CampaignCase):
         lines = self.env[action["res_model"]].with_user(self.user_accountant).search(action["domain"])
         self.assertAlmostEqual(sum(lines.mapped("price_subtotal")), 1700.00, places=2)
         self.assertAlmostEqual(sum(lines.mapped("price_margin")), 710.00, places=2)
-        # the cash: the two payments' entries, the credit note not among them
+        # the cash: the two payments, the credit note not among them
         action = campaign.action_view_payments()
-        payments = self.env["account.move"].with_user(self.user_accountant).search(action["domain"])
-        self.assertEqual(len(payments), 2)
-        self.assertTrue(all(payments.mapped("origin_payment_id")))
-        self.assertNotIn(self.refund, payments)
+        self.assertEqual(action["res_model"], "account.payment")
+        payments = self.env["account.payment"].with_user(self.user_accountant).search(action["domain"])
         self.assertEqual(sorted(payments.mapped("date")), [date(2024, 1, 20), date(2024, 3, 5)])
+        self.assertEqual(sorted(payments.mapped("amount")), [460.00, 575.00])
 
     def test_analysis_agrees_with_the_campaign(self):
         report = self.env["campaign.analysis.report"]
@@ -218,13 +217,13 @@ class TestMarginCashRpc(MarginCashFixture, CampaignHttpCase):
             self.assertEqual(values["payback_date"], "2024-03-05")
             self.assertAlmostEqual(values["roi_cash"], 42.86, places=2)
         action = self.json2(self.user_accountant, "campaign.campaign", "action_view_payments", ids=self.campaign.ids)
-        moves = self.json2(
-            self.user_accountant, "account.move", "search_read", domain=action["domain"], fields=["date"]
+        payments = self.json2(
+            self.user_accountant, action["res_model"], "search_read", domain=action["domain"], fields=["date"]
         )
-        self.assertEqual(len(moves), 2)
+        self.assertEqual(len(payments), 2)
         for user, model, method, params in (
             (self.user_accountant, "campaign.campaign", "write", {"ids": self.campaign.ids, "vals": {"budget": 1}}),
-            (self.user_marketing, "account.move", "search_read", {"domain": action["domain"], "fields": ["date"]}),
+            (self.user_marketing, "account.payment", "search_read", {"domain": action["domain"], "fields": ["date"]}),
         ):
             with self.subTest(user=user.login, method=method), self.assertRaises(RpcError) as caught:
                 self.json2(user, model, method, **params)
