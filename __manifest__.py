@@ -25,6 +25,7 @@
         "security/mailing_mailing_security.xml",
         "security/campaign_wizard_security.xml",
         "security/calendar_attendee_security.xml",
+        "security/campaign_pressure_cap_security.xml",
         "data/campaign_campaign_data.xml",
         "data/ir_cron_data.xml",
         "data/project_task_type_data.xml",
@@ -45,6 +46,7 @@
         "views/campaign_action_weblink_views.xml",
         "views/campaign_weblink_views.xml",
         "views/campaign_touchpoint_type_views.xml",
+        "views/campaign_pressure_cap_views.xml",
         "views/campaign_touchpoint_views.xml",
         "views/campaign_todo_views.xml",
         "views/campaign_calendar_item_views.xml",
@@ -77,6 +79,7 @@
         "demo/campaign_weblink_demo.xml",
         "demo/campaign_calendar_item_demo.xml",
         "demo/campaign_kpi_choice_demo.xml",
+        "demo/campaign_pressure_cap_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

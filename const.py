@@ -94,3 +94,21 @@ ATTRIBUTION_MODELS = [
 ATTRIBUTION_MAX_DAYS = 366
 # Lift of a hold-out group: fewer contacts than this in either group and it is not measured yet.
 LIFT_MIN_GROUP = 30
+
+# Marketing pressure caps (per company, across campaigns): the period a cap counts over, as a
+# rolling window ending now, and what happens to a contact over a cap.
+PRESSURE_PERIODS = [("day", "Day (24 hours)"), ("week", "Week (7 days)"), ("month", "Month (30 days)")]
+PRESSURE_SPAN_DAYS = {"day": 1, "week": 7, "month": 30}
+PRESSURE_MODES = [
+    ("hold", "Hold until the cap allows it"),
+    ("exclude", "Exclude from the run (Marketing pressure)"),
+]
+# Touchpoints that count against a cap: carried out, or handed over to the delivery workers and
+# sure to be sent (queued) - counting only the carried ones would let two runs overshoot.
+PRESSURE_COUNTED_STATES = ("queued", *CARRIED_STATES)
+# When a touchpoint counts for a cap: sent on, else handed over on, else planned on.
+PRESSURE_DATE_SQL = SQL("COALESCE(tp.date_done, tp.date_dispatched, tp.date_planned)")
+# The classification of an audience that reaches nobody (same columns as campaign.target._classified_sql).
+EMPTY_CLASSIFIED_SQL = SQL(
+    "SELECT NULL::integer AS partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until WHERE FALSE"
+)

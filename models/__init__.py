@@ -25,6 +25,7 @@ from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience
 from . import campaign_holdout
+from . import campaign_pressure
 from . import campaign_target_import
 from . import campaign_target_name
 from . import campaign_touchpoint

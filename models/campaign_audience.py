@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..const import AUDIENCE_LESS_CHANNELS, NOT_REACHED_STATES
+from ..const import AUDIENCE_LESS_CHANNELS, EMPTY_CLASSIFIED_SQL, NOT_REACHED_STATES
 
 # Key of the cursor's cache (``cr.cache``) holding the rows of the audience classifications made in
 # its transaction: {(SQL code, parameters): (snapshot, rows)} (see ``_audience_rows``).
@@ -196,8 +196,10 @@ class CampaignTarget(models.Model):
         return SQL(" UNION ALL ").join(parts) if parts else SQL("SELECT NULL::integer, NULL::integer WHERE FALSE")
 
     def _classified_sql(self, channel, action=None, contacts_sql=None):
-        """SQL of (partner_id, reason) for every distinct contact of the targets, ``reason`` being
-        NULL for the contacts that will be reached and an EXCLUSION_REASONS key for the others.
+        """SQL of (partner_id, reason, held_until) for every distinct contact of the targets,
+        ``reason`` being NULL for the contacts that will be reached and an EXCLUSION_REASONS key for
+        the others, ``held_until`` the date before which a contact to reach must not be (a
+        pressure cap), else NULL.
         Everything happens in PostgreSQL: no contact is loaded in Python. Channels that reach no
         contact (AUDIENCE_LESS_CHANNELS: web links) give no row.
 
@@ -207,7 +209,7 @@ class CampaignTarget(models.Model):
         campaign = action.campaign_id if action else self.campaign_id
         campaign.ensure_one()
         if channel in AUDIENCE_LESS_CHANNELS:
-            return SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
+            return EMPTY_CLASSIFIED_SQL
         # where each channel finds the contact's address, and whether the opt-outs apply (models/channels/)
         rules = self.env["campaign.action"]._channel_audience_rules(channel, action=action)
         address, no_address, blacklisted = rules["address"], rules["no_address"], rules["blacklisted"]
@@ -279,8 +281,10 @@ class CampaignTarget(models.Model):
             opted_out=opted_out,
             already=already,
         )
-        # hold-out (control group): on the same rows, so that it is one more exclusion reason
-        return self._holdout_sql(classified, campaign, action)
+        # hold-out (control group): on the same rows, so that it is one more exclusion reason; then
+        # the company's marketing pressure caps on the contacts left (a held_until column)
+        classified = self._holdout_sql(classified, campaign, action)
+        return self._pressure_sql(classified, campaign, channel, action)
 
     def _audience_stats(self, channel, action=None):
         """Figures of the *Calculate* button for the targets ``self`` of one campaign and a channel,
@@ -289,9 +293,10 @@ class CampaignTarget(models.Model):
 
         :return: dict with ``total`` (rows over all targets), ``contacts`` (distinct contacts),
             ``duplicates`` (contacts found in several targets, counted once), ``excluded`` (dict
-            reason -> count, including duplicate addresses), ``final`` (contacts to reach),
-            ``audience_less`` (True for a channel that reaches no contact, all figures then 0) and
-            ``by_target`` (see ``_audience_figures``)
+            reason -> count, including duplicate addresses), ``final`` (contacts to reach), ``held``
+            (those of them held until a pressure cap allows them), ``audience_less`` (True for a
+            channel that reaches no contact, all figures then 0) and ``by_target`` (see
+            ``_audience_figures``)
         """
         if self and channel not in AUDIENCE_LESS_CHANNELS:
             self._prepare_for_run()
@@ -311,6 +316,7 @@ class CampaignTarget(models.Model):
             "duplicates": 0,
             "excluded": {},
             "final": 0,
+            "held": 0,
             "audience_less": channel in AUDIENCE_LESS_CHANNELS,
             "by_target": {target.id: {"found": 0, "reachable": 0} for target in self},
         }
@@ -322,7 +328,8 @@ class CampaignTarget(models.Model):
                 SELECT target_id, partner_id FROM (%(union)s) AS u WHERE partner_id IS NOT NULL
             ),
             classified AS MATERIALIZED (%(classified)s)
-            SELECT 'reason' AS kind, NULL::integer AS target_id, reason, COUNT(*) AS found, 0 AS reachable
+            SELECT 'reason' AS kind, NULL::integer AS target_id, reason, COUNT(*) AS found,
+                   COUNT(*) FILTER (WHERE held_until IS NOT NULL) AS reachable
               FROM classified GROUP BY reason
             UNION ALL
             SELECT 'target', r.target_id, NULL, COUNT(DISTINCT r.partner_id),
@@ -341,6 +348,7 @@ class CampaignTarget(models.Model):
                 figures["by_target"][target_id] = {"found": found, "reachable": reachable}
             elif reason is None:
                 figures["final"] = found
+                figures["held"] = reachable  # reachable later: held by a pressure cap
             else:
                 figures["excluded"][reason] = found
         figures["contacts"] = figures["final"] + sum(figures["excluded"].values())

@@ -34,6 +34,18 @@ class CampaignAudienceBreakdownMixin(models.AbstractModel):
         readonly=True,
         help="Contacts held out as the control group of the campaign or the action: never contacted.",
     )
+    excluded_pressure = fields.Integer(
+        string="Marketing Pressure",
+        readonly=True,
+        help="Contacts left out of this run because they have received as many messages as the "
+        "company's marketing pressure caps allow.",
+    )
+    held_pressure = fields.Integer(
+        string="Held by the Pressure Caps",
+        readonly=True,
+        help="Contacts reachable, but over a marketing pressure cap of the company right now: held and "
+        "sent as soon as the caps allow it. Counted in Reachable Now.",
+    )
     final = fields.Integer(
         string="Reachable Now",
         readonly=True,
@@ -60,6 +72,8 @@ class CampaignAudienceBreakdownMixin(models.AbstractModel):
             "excluded_already_reached": excluded.get("already_reached", 0),
             "excluded_duplicate": excluded.get("duplicate", 0),
             "excluded_held_out": excluded.get("held_out", 0),
+            "excluded_pressure": excluded.get("pressure", 0),
+            "held_pressure": stats.get("held", 0),
             "excluded_total": sum(excluded.values()),
             "final": stats["final"],
         }

@@ -11,7 +11,7 @@ from odoo import api, fields, models
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from ..const import DEFAULT_BATCH_SIZE, FOLLOWUP_CONDITIONS
+from ..const import DEFAULT_BATCH_SIZE, EMPTY_CLASSIFIED_SQL, FOLLOWUP_CONDITIONS
 
 _logger = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ class CampaignEngine(models.AbstractModel):
         run.env.flush_all()
         now = fields.Datetime.now()
         if contacts is None and not targets:
-            classified = SQL("SELECT NULL::integer AS partner_id, NULL::varchar AS reason WHERE FALSE")
+            classified = EMPTY_CLASSIFIED_SQL
         else:
             classified = targets._classified_sql(action.channel, action=action, contacts_sql=contacts)
         # A plan compiled by PostgreSQL's JIT costs more than it saves on this one-off statement
@@ -315,11 +315,11 @@ class CampaignEngine(models.AbstractModel):
                 """
                 INSERT INTO campaign_touchpoint (
                     action_id, campaign_id, channel, partner_id, run_id,
-                    run_number, state, exclusion_reason, date_planned, unit_cost, open_count,
+                    run_number, state, exclusion_reason, date_planned, date_not_before, unit_cost, open_count,
                     click_count, visit_count, attempt_count, type_id, create_date, write_date)
                 SELECT %(action)s, %(campaign)s, %(channel)s, c.partner_id, %(run)s,
                        %(number)s, CASE WHEN c.reason IS NULL THEN 'planned' ELSE 'excluded' END, c.reason,
-                       %(now)s, CASE WHEN c.reason IS NULL THEN %(unit_cost)s ELSE 0 END, 0,
+                       %(now)s, c.held_until, CASE WHEN c.reason IS NULL THEN %(unit_cost)s ELSE 0 END, 0,
                        0, 0, 0, %(type)s, %(now)s, %(now)s
                   FROM (%(classified)s) AS c
                  WHERE c.partner_id IS NOT NULL
@@ -409,6 +409,7 @@ class CampaignEngine(models.AbstractModel):
         while time.monotonic() < deadline:
             try:
                 with self._batch():
+                    self._begin_batch(run)
                     if not run._campaign_is_active():
                         return
                     limit = self._send_quota(run, action._channel_batch_size(batch_size))
@@ -432,6 +433,10 @@ class CampaignEngine(models.AbstractModel):
             if failed:
                 self._carry_out_one_by_one(run, touchpoints, failed)
         self._finish_if_complete(run)
+
+    def _begin_batch(self, run):
+        """The first statement of a batch of the run's dispatch, before its transaction reads
+        anything (see the pressure caps' lock)."""
 
     def _carry_out(self, run, touchpoints):
         """Run the channel on the batch. Returns the error when the batch as a whole failed (its
@@ -458,6 +463,7 @@ class CampaignEngine(models.AbstractModel):
         transaction; those that fail again are marked failed with the reason."""
         for touchpoint in touchpoints:
             with self._batch():
+                self._begin_batch(run)
                 if not run._campaign_is_active():
                     return
                 if not self._claim(run, 1, touchpoint_ids=touchpoint.ids):
@@ -497,34 +503,50 @@ class CampaignEngine(models.AbstractModel):
     def _claim(self, run, limit, touchpoint_ids=None):
         """Take up to ``limit`` planned touchpoints of the run for this transaction (rows locked,
         skipped by other workers) and stamp them as dispatched now. Touchpoints waiting for a
-        retry (``next_retry`` in the future), not due yet (send time of an A/B combination) or held
-        (the rest of an A/B test, waiting for the winner) are left for later. Returns their ids."""
+        retry (``next_retry`` in the future), not due yet (send time of an A/B combination, a
+        contact held by a cap or a quiet hour) or held (the rest of an A/B test, waiting for the
+        winner) are left for later; those ``_claim_admit`` holds or excludes are skipped. Returns
+        their ids."""
         run.ensure_one()
         only = SQL("AND tp.id IN %s", tuple(touchpoint_ids)) if touchpoint_ids else SQL()
-        run.env.cr.execute(
-            SQL(
-                # MATERIALIZED: evaluated once. As a sub-query joined to the UPDATE, PostgreSQL may
-                # scan it again for each row (nested loop), each scan taking up to LIMIT more rows
-                """WITH claimed AS MATERIALIZED (
-                        SELECT tp.id FROM campaign_touchpoint tp
-                         WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
-                           AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s)
-                           AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
-                           AND tp.ab_hold IS NOT TRUE
-                         ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                   UPDATE campaign_touchpoint t SET date_dispatched = %(now)s
-                     FROM claimed
-                    WHERE t.id = claimed.id
-                RETURNING t.id""",
-                now=fields.Datetime.now(),
-                run=run.id,
-                only=only,
-                limit=limit,
+        cr = run.env.cr
+        seen = set()
+        while True:
+            now = fields.Datetime.now()
+            cr.execute(
+                SQL(
+                    """SELECT tp.id FROM campaign_touchpoint tp
+                        WHERE tp.run_id = %(run)s AND tp.state = 'planned' %(only)s
+                          AND (tp.next_retry IS NULL OR tp.next_retry <= %(now)s)
+                          AND (tp.date_not_before IS NULL OR tp.date_not_before <= %(now)s)
+                          AND tp.ab_hold IS NOT TRUE
+                        ORDER BY tp.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED""",
+                    now=now,
+                    run=run.id,
+                    only=only,
+                    limit=limit,
+                )
             )
+            candidates = [row[0] for row in cr.fetchall()]
+            if not candidates or seen.intersection(candidates):
+                return []  # none left (or a put-off that did not take: never loop on the same ones)
+            seen.update(candidates)
+            admitted = self._claim_admit(run, candidates, now)
+            if admitted:
+                break
+            # every candidate was held or excluded: take the next ones
+        cr.execute(SQL("UPDATE campaign_touchpoint SET date_dispatched = %s WHERE id IN %s", now, tuple(admitted)))
+        ids = sorted(admitted)
+        run.env["campaign.touchpoint"].browse(sorted(seen)).invalidate_recordset(
+            ["date_dispatched", "date_not_before", "state", "exclusion_reason"]
         )
-        ids = sorted(row[0] for row in run.env.cr.fetchall())
-        run.env["campaign.touchpoint"].browse(ids).invalidate_recordset(["date_dispatched"])
         return ids
+
+    def _claim_admit(self, run, touchpoint_ids, now):
+        """The touchpoints among ``touchpoint_ids`` (planned, locked by this transaction) that may
+        be carried out now; the others are put off (``date_not_before``) or excluded here, in SQL.
+        Extended by the marketing pressure caps and the local send times."""
+        return touchpoint_ids
 
     def _send_quota(self, run, batch_size):
         """How many touchpoints this batch of the run may carry out under the campaign's and the

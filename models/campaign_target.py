@@ -21,6 +21,7 @@ EXCLUSION_REASONS = [
     ("already_reached", "Already reached"),
     ("duplicate", "Duplicate address"),
     ("held_out", "Held out (control group)"),
+    ("pressure", "Marketing pressure"),
 ]
 
 # Longest filter accepted, in characters (Odoo reads no longer expression): a list of ids that long

@@ -47,3 +47,9 @@ class ResCompany(models.Model):
                         days=company.campaign_attribution_days,
                     )
                 )
+    campaign_pressure_count_mailings = fields.Boolean(
+        string="Count Email Marketing's Mailings",
+        help="The marketing pressure caps also count the emails and SMS of Email Marketing's own mailings "
+        "(sent outside the campaigns) to the contacts, by contact or by email address.",
+    )
+    campaign_pressure_cap_ids = fields.One2many("campaign.pressure.cap", "company_id", string="Marketing Pressure Caps")

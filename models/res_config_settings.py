@@ -9,6 +9,9 @@ class ResConfigSettings(models.TransientModel):
     campaign_revenue_source = fields.Selection(related="company_id.campaign_revenue_source", readonly=False)
     campaign_attribution_model = fields.Selection(related="company_id.campaign_attribution_model", readonly=False)
     campaign_attribution_days = fields.Integer(related="company_id.campaign_attribution_days", readonly=False)
+    campaign_pressure_count_mailings = fields.Boolean(
+        related="company_id.campaign_pressure_count_mailings", readonly=False
+    )
     campaign_webhook_allow_private = fields.Boolean(
         string="Webhooks to Local Addresses",
         config_parameter="campaign_manager.webhook_allow_private",

@@ -26,6 +26,7 @@ from . import test_first_hour
 from . import test_first_hour_tour
 from . import test_guide
 from . import test_holdout
+from . import test_pressure
 from . import test_hostile_input
 from . import test_i18n
 from . import test_import

@@ -10,7 +10,7 @@ from odoo.addons.campaign_manager.models.campaign_delivery import CampaignDelive
 from odoo.addons.campaign_manager.models.campaign_engine import CampaignEngine, SavepointEachBatch
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import HttpCase, TransactionCase, get_db_name, new_test_user
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 
 @contextmanager
@@ -105,6 +105,44 @@ class CommittedWorkersCase(TransactionCase):
         with self._real_cursor() as cr:
             for statement in statements:
                 cr.execute(statement)
+
+    @staticmethod
+    def _launched_email_campaign(env, name, partners, template, **values):
+        """A campaign (``values``) with one target of ``partners`` and one email action of
+        ``template``, launched now: returns the action."""
+        campaign = env["campaign.campaign"].create({"name": name, **values})
+        env["campaign.target"].create(
+            {"campaign_id": campaign.id, "name": "All", "source": "manual", "partner_ids": [(6, 0, partners.ids)]}
+        )
+        action = env["campaign.action"].create(
+            {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
+        )
+        env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+        return action
+
+    def _remove_email_campaigns(self, campaigns, mailings, utm_sources, utm_campaigns, templates, partners):
+        """Remove committed email campaigns (ids of each kind of record): their mails, traces,
+        touchpoints, mailings, runs and actions, then the records made for them."""
+        statements = (
+            ("DELETE FROM mail_mail WHERE mailing_id IN %s", mailings),
+            ("DELETE FROM mailing_trace WHERE mass_mailing_id IN %s", mailings),
+            ("DELETE FROM campaign_touchpoint WHERE campaign_id IN %s", campaigns),
+            ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id IN %s", campaigns),
+            (
+                "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
+                "(SELECT id FROM campaign_action WHERE campaign_id IN %s)",
+                campaigns,
+            ),
+            ("DELETE FROM campaign_action_run WHERE campaign_id IN %s", campaigns),
+            ("DELETE FROM campaign_action WHERE campaign_id IN %s", campaigns),
+            ("DELETE FROM campaign_campaign WHERE id IN %s", campaigns),
+            ("DELETE FROM utm_source WHERE id IN %s", utm_sources),
+            ("DELETE FROM utm_campaign WHERE id IN %s", utm_campaigns),
+            ("DELETE FROM mail_template WHERE id IN %s", templates),
+            ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", partners),
+            ("DELETE FROM res_partner WHERE id IN %s", partners),
+        )
+        self._execute_committed(SQL(query, tuple(param) or (0,)) for query, param in statements)
 
     @contextmanager
     def committed_workers(self, work, count=1, together=True, timeout=120):

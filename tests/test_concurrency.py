@@ -36,14 +36,8 @@ class TestConcurrentWorkers(CommittedWorkersCase):
                     "body_html": "<p>Hello</p>",
                 }
             )
-            campaign = env["campaign.campaign"].create({"name": "ConcurrencyTest"})
-            env["campaign.target"].create(
-                {"campaign_id": campaign.id, "name": "All", "source": "manual", "partner_ids": [(6, 0, partners.ids)]}
-            )
-            action = env["campaign.action"].create(
-                {"campaign_id": campaign.id, "name": "Mail", "channel": "email", "mail_template_id": template.id}
-            )
-            env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
+            action = self._launched_email_campaign(env, "ConcurrencyTest", partners, template)
+            campaign = action.campaign_id
             run = env["campaign.engine"]._start_due_runs()
             env["mailing.mailing"]._campaign_run_mailing(run)
             self.ids = {
@@ -59,26 +53,14 @@ class TestConcurrentWorkers(CommittedWorkersCase):
 
     def _remove_fixture(self):
         ids = self.ids
-        statements = (
-            ("DELETE FROM mail_mail WHERE mailing_id = %s", ids["mailing"]),
-            ("DELETE FROM mailing_trace WHERE mass_mailing_id = %s", ids["mailing"]),
-            ("DELETE FROM campaign_touchpoint WHERE campaign_id = %s", ids["campaign"]),
-            ("UPDATE campaign_action_run SET mailing_id = NULL WHERE campaign_id = %s", ids["campaign"]),
-            (
-                "DELETE FROM mailing_mailing WHERE campaign_action_id IN "
-                "(SELECT id FROM campaign_action WHERE campaign_id = %s)",
-                ids["campaign"],
-            ),
-            ("DELETE FROM campaign_action_run WHERE campaign_id = %s", ids["campaign"]),
-            ("DELETE FROM campaign_action WHERE campaign_id = %s", ids["campaign"]),
-            ("DELETE FROM campaign_campaign WHERE id = %s", ids["campaign"]),
-            ("DELETE FROM utm_source WHERE id = %s", ids["utm_source"]),
-            ("DELETE FROM utm_campaign WHERE id = %s", ids["utm_campaign"]),
-            ("DELETE FROM mail_template WHERE id = %s", ids["template"]),
-            ("DELETE FROM mail_message WHERE model = 'res.partner' AND res_id IN %s", tuple(ids["partners"])),
-            ("DELETE FROM res_partner WHERE id IN %s", tuple(ids["partners"])),
+        self._remove_email_campaigns(
+            [ids["campaign"]],
+            [ids["mailing"]],
+            [ids["utm_source"]],
+            [ids["utm_campaign"]],
+            [ids["template"]],
+            ids["partners"],
         )
-        self._execute_committed(SQL(query, param) for query, param in statements)
 
     def test_two_workers_share_a_run_without_duplicates(self):
         original = MailingMailing._campaign_send
