@@ -47,6 +47,7 @@ class ResCompany(models.Model):
                         days=company.campaign_attribution_days,
                     )
                 )
+
     campaign_pressure_count_mailings = fields.Boolean(
         string="Count Email Marketing's Mailings",
         help="The marketing pressure caps also count the emails and SMS of Email Marketing's own mailings "
