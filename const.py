@@ -82,6 +82,16 @@ FOLLOWUP_CONDITIONS = {
 # Hold-out (control) groups: the largest share of an audience, in percent, a campaign or an action
 # may hold out (past it the treated group would be the smaller one).
 HOLDOUT_MAX_SHARE = 50
+
+# Attribution by contact (see campaign.analysis.report._attribution_sql): how an invoice is shared
+# between the touchpoints carried out to its buyer in the look-back window before it.
+ATTRIBUTION_MODELS = [
+    ("last", "Last touch"),
+    ("first", "First touch"),
+    ("linear", "Linear"),
+    ("position", "Position-based (40/20/40)"),
+]
+ATTRIBUTION_MAX_DAYS = 366
 # Lift of a hold-out group: fewer contacts than this in either group and it is not measured yet.
 LIFT_MIN_GROUP = 30
 

@@ -14,6 +14,7 @@ from . import campaign_calendar_item
 from . import campaign_campaign
 from . import campaign_campaign_kpi
 from . import campaign_campaign_lift
+from . import campaign_campaign_margin
 from . import campaign_campaign_programme
 from . import campaign_campaign_launch
 from . import campaign_campaign_links
