@@ -132,6 +132,13 @@ class CampaignCampaign(models.Model):
         )
 
     # Drill-downs: each figure opens the documents it is computed from.
+    def _document_action(self, xmlid, name, **values):
+        """The window action ``xmlid`` of the documents behind a figure, named for the campaign."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        # the web client titles the action (breadcrumb) by its display_name before its name
+        action.update(name=name, display_name=name, **values)
+        return action
+
     def action_view_expenses(self):
         self.ensure_one()
         return {
@@ -150,16 +157,18 @@ class CampaignCampaign(models.Model):
 
     def action_view_timesheets(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("hr_timesheet.timesheet_action_all")
-        action["name"] = self.env._("Timesheets of %(campaign)s", campaign=self.name)
+        action = self._document_action(
+            "hr_timesheet.timesheet_action_all", self.env._("Timesheets of %(campaign)s", campaign=self.name)
+        )
         action["domain"] = self._timesheet_domain()
         action["context"] = {"is_timesheet": 1, "default_project_id": self.project_id.id}
         return action
 
     def action_view_bills(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_in_invoice_type")
-        action["name"] = self.env._("Supplier Bills of %(campaign)s", campaign=self.name)
+        action = self._document_action(
+            "account.action_move_in_invoice_type", self.env._("Supplier Bills of %(campaign)s", campaign=self.name)
+        )
         action["domain"] = [
             ("move_type", "in", ("in_invoice", "in_refund", "in_receipt")),
             ("expense_ids", "=", False),
@@ -171,8 +180,10 @@ class CampaignCampaign(models.Model):
 
     def action_view_analytic_items(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("analytic.account_analytic_line_action_entries")
-        action["name"] = self.env._("Analytic Items of %(campaign)s", campaign=self.name)
+        action = self._document_action(
+            "analytic.account_analytic_line_action_entries",
+            self.env._("Analytic Items of %(campaign)s", campaign=self.name),
+        )
         column = self.env["account.analytic.plan"]._campaign_plan()._column_name()
         action["domain"] = [(column, "=", self.analytic_account_id.id or 0)]
         action["context"] = {}
@@ -180,8 +191,9 @@ class CampaignCampaign(models.Model):
 
     def action_view_invoices(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_out_invoice_type")
-        action["name"] = self.env._("Invoices of %(campaign)s", campaign=self.name)
+        action = self._document_action(
+            "account.action_move_out_invoice_type", self.env._("Invoices of %(campaign)s", campaign=self.name)
+        )
         action["domain"] = [
             ("move_type", "in", ("out_invoice", "out_refund")),
             ("state", "=", "posted"),
@@ -193,8 +205,7 @@ class CampaignCampaign(models.Model):
 
     def action_view_orders(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
-        action["name"] = self.env._("Sales of %(campaign)s", campaign=self.name)
+        action = self._document_action("sale.action_orders", self.env._("Sales of %(campaign)s", campaign=self.name))
         action["domain"] = [
             ("state", "=", "sale"),
             ("company_id", "=", self.company_id.id),
@@ -205,8 +216,9 @@ class CampaignCampaign(models.Model):
 
     def action_view_leads(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_all_leads")
-        action["name"] = self.env._("Leads and Opportunities of %(campaign)s", campaign=self.name)
+        action = self._document_action(
+            "crm.crm_lead_all_leads", self.env._("Leads and Opportunities of %(campaign)s", campaign=self.name)
+        )
         action["domain"] = [
             ("campaign_id", "=", self.utm_campaign_id.id),
             "|",

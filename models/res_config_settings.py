@@ -7,6 +7,8 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     campaign_revenue_source = fields.Selection(related="company_id.campaign_revenue_source", readonly=False)
+    campaign_attribution_model = fields.Selection(related="company_id.campaign_attribution_model", readonly=False)
+    campaign_attribution_days = fields.Integer(related="company_id.campaign_attribution_days", readonly=False)
     campaign_pressure_count_mailings = fields.Boolean(
         related="company_id.campaign_pressure_count_mailings", readonly=False
     )

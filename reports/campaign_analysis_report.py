@@ -13,6 +13,10 @@ MEASURES = (
     "cost_actual",
     "cost_committed",
     "revenue_invoiced",
+    "cogs",
+    "margin",
+    "revenue_paid",
+    "revenue_attributed",
     "revenue_ordered",
     "revenue_won",
     "revenue_pipeline",
@@ -51,6 +55,8 @@ FACT_KINDS = [
     ("bill", "Supplier bills"),
     ("other_cost", "Other analytic costs"),
     ("invoice", "Invoices"),
+    ("payment", "Payments"),
+    ("attribution", "Invoices by contact"),
     ("order", "Sale orders"),
     ("lead", "Leads and opportunities"),
 ]
@@ -110,7 +116,28 @@ class CampaignAnalysisReport(models.Model):
         string="Committed Cost", readonly=True, help="Submitted expenses and draft supplier bills, untaxed."
     )
     revenue_invoiced = fields.Monetary(
-        string="Invoiced", readonly=True, help="Posted customer invoices net of credit notes, untaxed."
+        string="Invoiced",
+        readonly=True,
+        help="Posted customer invoices net of credit notes carrying the campaign's UTM campaign (attributed by "
+        "links), untaxed.",
+    )
+    cogs = fields.Monetary(
+        string="Cost of Goods Sold",
+        readonly=True,
+        help="Cost of the products invoiced, net of credit notes: the stock valuation's cost of goods sold "
+        "where the invoice has one, else quantity × the product's cost.",
+    )
+    margin = fields.Monetary(readonly=True, help="Invoiced - cost of goods sold.")
+    revenue_paid = fields.Monetary(
+        string="Cashed",
+        readonly=True,
+        help="Payments received on the invoices (net of refunds paid back), untaxed share, dated by payment.",
+    )
+    revenue_attributed = fields.Monetary(
+        string="Attributed by Contact",
+        readonly=True,
+        help="Share of every customer invoice (net of credit notes) of a buyer the campaign reached in the "
+        "look-back window before it, by the company's attribution model.",
     )
     revenue_ordered = fields.Monetary(string="Ordered", readonly=True, help="Confirmed sale orders, untaxed.")
     revenue_won = fields.Monetary(string="Won", readonly=True, help="Expected revenue of won opportunities.")
@@ -222,6 +249,31 @@ class CampaignAnalysisReport(models.Model):
             )
         )
         return self.env.cr.dictfetchall()
+
+    @api.model
+    def _read_daily(self, campaign_ids, measures):
+        """The given measures of the campaigns summed per day, in date order.
+
+        :return: {campaign_id: [(date, {measure: sum}), ...]}
+        """
+        result = {}
+        if not campaign_ids:
+            return result
+        self.env.flush_all()
+        self.env.cr.execute("SET LOCAL jit = off")
+        self.env.cr.execute(
+            SQL(
+                "SELECT f.campaign_id, f.date, %(sums)s FROM (%(facts)s) f "
+                "WHERE f.date IS NOT NULL GROUP BY f.campaign_id, f.date ORDER BY f.campaign_id, f.date",
+                sums=SQL(", ").join(SQL("SUM(f.%s) AS %s", SQL.identifier(m), SQL.identifier(m)) for m in measures),
+                facts=self._facts_sql(list(campaign_ids)),
+            )
+        )
+        for row in self.env.cr.dictfetchall():
+            result.setdefault(row.pop("campaign_id"), []).append(
+                (row.pop("date"), {measure: float(value or 0.0) for measure, value in row.items()})
+            )
+        return result
 
     @api.model
     def _read_figures(self, campaign_ids, group_by):
@@ -378,6 +430,8 @@ class CampaignAnalysisReport(models.Model):
             self._facts_analytic_lines(campaign_ids),
             self._facts_draft_bills(campaign_ids),
             self._facts_invoices(campaign_ids),
+            self._facts_payments(campaign_ids),
+            self._facts_attribution(campaign_ids),
             self._facts_orders(campaign_ids),
             self._facts_leads(campaign_ids),
         ]
@@ -618,9 +672,23 @@ class CampaignAnalysisReport(models.Model):
                 WHERE mm.campaign_variant_id IS NOT NULL"""
         )
 
+    def _campaign_invoices(self, campaign_ids):
+        """FROM clause of the posted customer invoices and credit notes of the campaigns (``m``,
+        campaign ``c``, the action of their UTM source ``a``), as every piece on invoices reads them."""
+        return SQL(
+            """FROM account_move m
+               JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
+          LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = m.source_id""",
+            self._action_sources_sql(),
+        ), SQL(
+            "m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %s",
+            self._campaign_filter(campaign_ids, SQL("c.id")),
+        )
+
     def _facts_invoices(self, campaign_ids):
         """Posted customer invoices net of credit notes, untaxed, in company currency at the rate of
-        their date (Odoo's own ``amount_untaxed_signed``)."""
+        their date (Odoo's own ``amount_untaxed_signed``), with the cost of the goods they sold."""
+        invoices, where = self._campaign_invoices(campaign_ids)
         return self._fact_select(
             SQL("'invoice'"),
             SQL("c.id"),
@@ -628,16 +696,172 @@ class CampaignAnalysisReport(models.Model):
             SQL("COALESCE(m.invoice_date, m.date)"),
             {
                 "revenue_invoiced": SQL("m.amount_untaxed_signed"),
+                "cogs": SQL("COALESCE(g.cogs, 0)"),
+                "margin": SQL("m.amount_untaxed_signed - COALESCE(g.cogs, 0)"),
                 "invoice_count": SQL("CASE WHEN m.move_type = 'out_invoice' THEN 1 ELSE 0 END"),
             },
             SQL(
-                """FROM account_move m
-                   JOIN campaign_campaign c ON c.utm_campaign_id = m.campaign_id AND c.company_id = m.company_id
-              LEFT JOIN (%s) a ON a.campaign_id = c.id AND a.source_id = m.source_id
-                  WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %s""",
-                self._action_sources_sql(),
-                self._campaign_filter(campaign_ids, SQL("c.id")),
+                "%(invoices)s LEFT JOIN LATERAL (%(cogs)s) g ON TRUE WHERE %(where)s",
+                invoices=invoices,
+                cogs=self._cogs_sql(),
+                where=where,
             ),
+        )
+
+    @api.model
+    def _cogs_sql(self):
+        """Cost of the goods sold by the invoice ``m``, in company currency, negative on a credit note.
+
+        Where the stock valuation booked it on the invoice (anglo-saxon accounting: lines of type
+        'cogs', in pairs), its expense side (the one of the invoice's sign); for the other products
+        of the invoice, quantity in the product's unit × the product's cost in the company, as
+        Odoo's invoice analysis values its margin."""
+        return SQL(
+            """SELECT SUM(CASE
+                   WHEN l.display_type = 'cogs' THEN
+                        CASE WHEN (m.move_type = 'out_invoice') = (l.balance > 0) THEN l.balance ELSE 0 END
+                   WHEN NOT EXISTS (SELECT 1 FROM account_move_line v
+                                     WHERE v.move_id = l.move_id AND v.display_type = 'cogs'
+                                       AND v.product_id = l.product_id) THEN
+                        ROUND(CASE WHEN m.move_type = 'out_refund' THEN -1 ELSE 1 END * l.quantity
+                              * COALESCE(lu.factor, 1) / COALESCE(NULLIF(pu.factor, 0), 1)
+                              * COALESCE((pp.standard_price ->> m.company_id::text)::numeric, 0),
+                              cur.decimal_places)
+                   ELSE 0 END) AS cogs
+                 FROM account_move_line l
+                 JOIN res_company rc ON rc.id = m.company_id
+                 JOIN res_currency cur ON cur.id = rc.currency_id
+                 JOIN product_product pp ON pp.id = l.product_id
+                 JOIN product_template pt ON pt.id = pp.product_tmpl_id
+            LEFT JOIN uom_uom lu ON lu.id = l.product_uom_id
+            LEFT JOIN uom_uom pu ON pu.id = pt.uom_id
+                WHERE l.move_id = m.id AND l.display_type IN ('product', 'cogs')"""
+        )
+
+    def _facts_payments(self, campaign_ids):
+        """Cash received on the campaign's invoices, dated by payment (see ``_payments_sql``)."""
+        return self._fact_select(
+            SQL("'payment'"),
+            SQL("s.campaign_id"),
+            SQL("s.action_id"),
+            SQL("s.date"),
+            {"revenue_paid": SQL("s.amount")},
+            SQL("FROM (%s) s", self._payments_sql(campaign_ids)),
+        )
+
+    @api.model
+    def _payments_sql(self, campaign_ids=None):
+        """The payments received on the campaigns' invoices, minus the refunds paid back on their
+        credit notes, in company currency (the reconciliation's own amount, so at the rate of the
+        payment), for the untaxed share of each document (revenue is untaxed). Only what a payment
+        or a bank statement line settled counts, as for Odoo's payment status: a credit note set
+        against an invoice, or a write-off, is not cash.
+
+        :return: SQL of rows (campaign_id, action_id, date, amount, payment_move_id), dated by the
+            payment's entry
+        """
+        invoices, where = self._campaign_invoices(campaign_ids)
+        return SQL(
+            """SELECT c.id AS campaign_id, a.id AS action_id, cm.date, cm.id AS payment_move_id,
+                      ROUND(part.amount * m.amount_untaxed_signed / NULLIF(m.amount_total_signed, 0),
+                            cur.decimal_places) AS amount
+               %(invoices)s
+               JOIN res_company rc ON rc.id = m.company_id
+               JOIN res_currency cur ON cur.id = rc.currency_id
+               JOIN account_move_line rl ON rl.move_id = m.id AND rl.display_type = 'payment_term'
+               JOIN (SELECT debit_move_id AS line_id, credit_move_id AS other_id, amount
+                       FROM account_partial_reconcile
+                     UNION ALL
+                     SELECT credit_move_id, debit_move_id, -amount
+                       FROM account_partial_reconcile) part ON part.line_id = rl.id
+               JOIN account_move_line cl ON cl.id = part.other_id
+               JOIN account_move cm ON cm.id = cl.move_id
+              WHERE %(where)s AND (cm.origin_payment_id IS NOT NULL OR cm.statement_line_id IS NOT NULL)""",
+            invoices=invoices,
+            where=where,
+        )
+
+    def _facts_attribution(self, campaign_ids):
+        """Revenue attributed by contact (see ``_attribution_sql``), dated by the invoice."""
+        return self._fact_select(
+            SQL("'attribution'"),
+            SQL("s.campaign_id"),
+            SQL("s.action_id"),
+            SQL("s.date"),
+            {"revenue_attributed": SQL("s.amount * s.weight")},
+            SQL("FROM (%s) s", self._attribution_sql(campaign_ids)),
+        )
+
+    @api.model
+    def _attribution_sql(self, campaign_ids=None):
+        """Each posted customer invoice and credit note of a company, shared between the touchpoints
+        carried out to its buyer (the invoice's commercial partner, reached as itself or as any of its
+        contacts) by the campaigns of the company in the look-back window before the invoice date, by
+        the company's attribution model (res.company ``campaign_attribution_model``):
+
+        - last touch: all to the last touchpoint, first touch: all to the first;
+        - linear: the same share to every touchpoint;
+        - position-based: 40 % to the first, 40 % to the last, 20 % shared by those between (50/50
+          with two touchpoints, all with one).
+
+        A credit note is shared as the invoice it reverses (that invoice's buyer and date), so that it
+        takes back from the campaigns that were given the revenue. Touchpoints are ordered by the time
+        they were carried out.
+
+        :param campaign_ids: the campaigns whose shares are wanted (None: all); every campaign's
+            touchpoints still count in the shares
+        :return: SQL of rows (move_id, campaign_id, action_id, date, amount, weight)
+        """
+        if campaign_ids is None:
+            buyers = SQL("TRUE")
+        else:
+            # only the invoices of the buyers these campaigns reached can give them a share
+            buyers = SQL(
+                """COALESCE(o.commercial_partner_id, m.commercial_partner_id) IN (
+                       SELECT p.commercial_partner_id FROM campaign_touchpoint tp
+                         JOIN res_partner p ON p.id = tp.partner_id
+                        WHERE tp.campaign_id = ANY(%s) AND tp.state IN %s)""",
+                campaign_ids,
+                CARRIED_STATES,
+            )
+        return SQL(
+            """
+            WITH inv AS (
+                SELECT m.id, m.company_id, COALESCE(m.invoice_date, m.date) AS date, m.amount_untaxed_signed AS amount,
+                       COALESCE(o.commercial_partner_id, m.commercial_partner_id) AS buyer_id,
+                       COALESCE(o.invoice_date, o.date, m.invoice_date, m.date) AS ref_date,
+                       rc.campaign_attribution_days AS days, rc.campaign_attribution_model AS model
+                  FROM account_move m
+                  JOIN res_company rc ON rc.id = m.company_id
+             LEFT JOIN account_move o ON o.id = m.reversed_entry_id AND m.move_type = 'out_refund'
+                 WHERE m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund') AND %(buyers)s
+            ),
+            touches AS (
+                SELECT inv.id AS move_id, inv.date, inv.amount, inv.model, tp.campaign_id, tp.action_id,
+                       row_number() OVER w AS position, count(*) OVER (PARTITION BY inv.id) AS touches
+                  FROM inv
+                  JOIN res_partner p ON p.commercial_partner_id = inv.buyer_id
+                  JOIN campaign_touchpoint tp ON tp.partner_id = p.id AND tp.state IN %(carried)s
+                                             AND tp.date_done >= inv.ref_date - inv.days
+                                             AND tp.date_done < inv.ref_date + 1
+                  JOIN campaign_campaign tc ON tc.id = tp.campaign_id AND tc.company_id = inv.company_id
+                WINDOW w AS (PARTITION BY inv.id ORDER BY tp.date_done, tp.id)
+            )
+            SELECT move_id, campaign_id, action_id, date, amount,
+                   CASE model
+                        WHEN 'last' THEN CASE WHEN position = touches THEN 1.0 ELSE 0.0 END
+                        WHEN 'first' THEN CASE WHEN position = 1 THEN 1.0 ELSE 0.0 END
+                        WHEN 'linear' THEN 1.0 / touches
+                        ELSE CASE WHEN touches = 1 THEN 1.0
+                                  WHEN touches = 2 THEN 0.5
+                                  WHEN position = 1 OR position = touches THEN 0.4
+                                  ELSE 0.2 / (touches - 2) END
+                   END AS weight
+              FROM touches
+             WHERE %(filter)s""",
+            buyers=buyers,
+            carried=CARRIED_STATES,
+            filter=self._campaign_filter(campaign_ids, SQL("campaign_id")),
         )
 
     def _facts_orders(self, campaign_ids):

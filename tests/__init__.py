@@ -3,6 +3,7 @@ from . import test_access_links
 from . import test_access_matrix
 from . import test_access_methods
 from . import test_access_routes
+from . import test_attribution
 from . import test_audience
 from . import test_auto_status
 from . import test_bad_input_rpc
@@ -31,7 +32,13 @@ from . import test_hostile_input
 from . import test_i18n
 from . import test_import
 from . import test_install_from_apps
+from . import test_journey_entry
+from . import test_journey_goal
+from . import test_journey_http
+from . import test_journey_timing
+from . import test_journey_workers
 from . import test_kpis
+from . import test_margin_cash
 from . import test_order
 from . import test_order_tour
 from . import test_programme
