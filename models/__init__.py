@@ -21,6 +21,7 @@ from . import campaign_campaign_links
 from . import campaign_delivery
 from . import campaign_delivery_receipt
 from . import campaign_engine
+from . import campaign_journey_tree
 from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience
