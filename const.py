@@ -95,6 +95,45 @@ ATTRIBUTION_MAX_DAYS = 366
 # Lift of a hold-out group: fewer contacts than this in either group and it is not measured yet.
 LIFT_MIN_GROUP = 30
 
+# Journeys (issue 14): what enrols a contact in a campaign the moment it happens (models/campaign_trigger.py).
+TRIGGER_TYPES = [
+    ("mailing_list", "Subscribed to a mailing list"),
+    ("sale_order", "Sale order confirmed"),
+    ("invoice_paid", "Customer invoice paid"),
+    ("lead_stage", "Lead or opportunity reaches a stage"),
+    ("date", "A date of the contact comes round"),
+    ("webhook", "Signed webhook from another system"),
+]
+# What a sale order must contain to enrol its customer.
+TRIGGER_SALE_FILTERS = [
+    ("any", "Any order"),
+    ("product", "Containing a product"),
+    ("category", "Containing a product category"),
+]
+# Whether a contact who already entered a journey may enter it again.
+JOURNEY_REENTRY = [
+    ("once", "Once ever"),
+    ("after", "Again after some days"),
+]
+# Where a contact stands in a journey (models/campaign_enrolment.py).
+ENROLMENT_STATES = [
+    ("active", "In the journey"),
+    ("converted", "Goal reached"),
+    ("excluded", "Left the journey"),
+]
+# What takes a contact out of a journey as its conversion (models/campaign_goal.py).
+GOAL_TYPES = [
+    ("none", "No goal"),
+    ("order", "Placed an order"),
+    ("invoice_paid", "Paid an invoice"),
+    ("won", "Opportunity won"),
+    ("replied", "Replied"),
+    ("domain", "Contact matches a filter"),
+]
+# Signed inbound webhooks of journeys (controllers/journey.py): how old a delivery's timestamp may be
+# (seconds, either way), and how many deliveries a trigger accepts per minute.
+WEBHOOK_ENTRY_WINDOW = 300
+WEBHOOK_ENTRY_RATE = 120
 # Marketing pressure caps (per company, across campaigns): the period a cap counts over, as a
 # rolling window ending now, and what happens to a contact over a cap.
 PRESSURE_PERIODS = [("day", "Day (24 hours)"), ("week", "Week (7 days)"), ("month", "Month (30 days)")]

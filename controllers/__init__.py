@@ -1,3 +1,4 @@
 from . import main
 from . import landing
 from . import tracking
+from . import journey

@@ -21,6 +21,11 @@ from . import campaign_campaign_links
 from . import campaign_delivery
 from . import campaign_delivery_receipt
 from . import campaign_engine
+from . import campaign_enrolment
+from . import campaign_trigger
+from . import campaign_trigger_webhook
+from . import campaign_goal
+from . import campaign_journey
 from . import campaign_journey_tree
 from . import campaign_kpi_choice
 from . import campaign_target
@@ -33,18 +38,23 @@ from . import campaign_touchpoint
 from . import campaign_touchpoint_type
 from . import campaign_weblink
 from . import campaign_webhook_field
+from . import account_move
+from . import crm_lead
 from . import hr_expense
 from . import ir_http
 from . import ir_actions_report
 from . import ir_mail_server
 from . import link_tracker_click
 from . import mail_mail
+from . import mailing_contact
 from . import mailing_mailing
+from . import mailing_subscription
 from . import mailing_trace
 from . import project_task
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import sale_order
 from . import sms_sms
 from . import link_tracker
 

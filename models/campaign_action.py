@@ -643,15 +643,13 @@ class CampaignAction(models.Model):
         """What the action still needs before it can run, in the user's language (empty when ready)."""
         self.ensure_one()
         missing = []
-        if self._run_has_audience() and self.followup_filter == "targets" and not self._effective_targets():
+        if self._reads_targets() and not self._effective_targets():
             missing.append(self.env._("a target (the campaign has none)"))
         for target in self._effective_targets().filtered(lambda t: t.import_state == "queued"):
             missing.append(
                 self.env._("the end of the import of the target “%(target)s” (in progress)", target=target.name)
             )
-        for target in (
-            self._effective_targets() if self._run_has_audience() and self.followup_filter == "targets" else []
-        ):
+        for target in self._effective_targets() if self._reads_targets() else []:
             error = target._filter_error()
             if error:
                 missing.append(
@@ -665,6 +663,12 @@ class CampaignAction(models.Model):
             missing.append(self.env._("a channel that can run (this one is not available)"))
         missing += self._channel_missing()
         return missing
+
+    def _reads_targets(self):
+        """Whether a run of the action reads its targets (not a follow-up limited to the contacts of
+        the previous action, nor a step of a journey: models/campaign_journey.py)."""
+        self.ensure_one()
+        return self._run_has_audience() and self.followup_filter == "targets"
 
     def _missing_placeholders(self, html, text_name):
         """The placeholders of a body (email, letter, page) that will not be replaced, as a missing item.

@@ -215,8 +215,8 @@ class CampaignTarget(models.Model):
         address, no_address, blacklisted = rules["address"], rules["no_address"], rules["blacklisted"]
 
         if rules["opt_out"]:
-            # sudo: the ids of the targets' lists only, as above (accountants cannot read mailing lists).
-            list_ids = tuple(campaign.target_ids.sudo().mailing_list_ids.ids) or (0,)
+            # the ids of the targets' lists (and of the lists that enrol contacts in a journey)
+            list_ids = tuple(campaign._audience_mailing_lists().ids) or (0,)
             opted_out = SQL(
                 """(EXISTS (SELECT 1 FROM mailing_subscription s
                               JOIN mailing_contact mc ON mc.id = s.contact_id

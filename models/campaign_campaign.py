@@ -631,11 +631,22 @@ class CampaignCampaign(models.Model):
         if require_start and not self.date_start:
             missing.append(self.env._("a start date"))
         actions = self.action_ids.filtered(lambda a: a.state != "cancelled")
-        if not self.target_ids and not (actions and all(a.audience_less for a in actions)):
+        if not self._has_audience_source() and not (actions and all(a.audience_less for a in actions)):
             missing.append(self.env._("at least one target"))
         if not self.action_ids.filtered(lambda a: a.state != "cancelled"):
             missing.append(self.env._("at least one action"))
         return missing
+
+    def _has_audience_source(self):
+        """Whether the campaign has contacts to reach: targets (journeys add their triggers)."""
+        self.ensure_one()
+        return bool(self.target_ids)
+
+    def _audience_mailing_lists(self):
+        """The mailing lists whose opt-outs exclude contacts from the campaign: its targets' (with
+        the system's rights: the ids only, accountants cannot read mailing lists)."""
+        self.ensure_one()
+        return self.target_ids.sudo().mailing_list_ids
 
     def _job_lang(self):
         """Language the scheduled job writes in for the campaign (chatter notes, run logs, names

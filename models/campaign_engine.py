@@ -290,12 +290,7 @@ class CampaignEngine(models.AbstractModel):
         if not action._run_has_audience():
             run.write({"state": "sending"})
             return
-        targets = action._effective_targets()
-        contacts = None
-        if action.followup_filter != "targets" and run.parent_run_id:
-            contacts = self._followup_contacts_sql(run)
-        elif targets:
-            targets._prepare_for_run()
+        contacts, targets = self._run_contacts(run)
         cr = run.env.cr
         run.env.flush_all()
         now = fields.Datetime.now()
@@ -362,6 +357,17 @@ class CampaignEngine(models.AbstractModel):
                 "planned_count": by_state.get("planned", 0),
             }
         )
+
+    def _run_contacts(self, run):
+        """Whom the run classifies: (SQL of the partner ids to classify, or None for the targets'
+        contacts; the targets, brought up to date when they are read)."""
+        action = run.action_id
+        targets = action._effective_targets()
+        if action.followup_filter != "targets" and run.parent_run_id:
+            return self._followup_contacts_sql(run), targets
+        if targets:
+            targets._prepare_for_run()
+        return None, targets
 
     def _followup_contacts_sql(self, run):
         """Partner ids of the previous run's touchpoints meeting the follow-up's condition."""

@@ -378,26 +378,7 @@ class CampaignTarget(models.Model):
         for target in self:
             list_ids = target.sudo().mailing_list_ids.ids  # sudo: ids only (accountants cannot read lists)
             if target.source == "mailing_list" and list_ids:
-                self.env.cr.execute(
-                    SQL(
-                        """SELECT DISTINCT ON (mc.email_normalized) mc.name, mc.email, mc.company_name
-                             FROM mailing_subscription s
-                             JOIN mailing_contact mc ON mc.id = s.contact_id
-                            WHERE s.list_id IN %s AND mc.email_normalized IS NOT NULL
-                              AND NOT EXISTS (
-                                  SELECT 1 FROM res_partner p WHERE p.email_normalized = mc.email_normalized)
-                            ORDER BY mc.email_normalized, mc.id""",
-                        tuple(list_ids),
-                    )
-                )
-                rows = self.env.cr.fetchall()
-                for start in range(0, len(rows), IMPORT_BATCH):
-                    self.env["res.partner"].sudo().create(
-                        [
-                            {"name": name or email, "email": email, "company_name": company or False}
-                            for name, email, company in rows[start : start + IMPORT_BATCH]
-                        ]
-                    )
+                self._create_subscriber_partners(SQL("s.list_id IN %s", tuple(list_ids)))
             elif target.source == "lead":
                 domain = target._parse_domain()
                 leads = target._filter_model("crm.lead", target.filter_user_id).search(
@@ -406,6 +387,32 @@ class CampaignTarget(models.Model):
                 if leads:
                     # the contacts of the leads the filter's author may see, created as the job does
                     leads.sudo()._handle_partner_assignment(create_missing=True)
+
+    @api.model
+    def _create_subscriber_partners(self, condition):
+        """Create a contact for each subscriber of the subscriptions meeting ``condition`` (SQL on
+        mailing_subscription aliased ``s``) whose email no contact has, from their own name and
+        email, with the system's rights (see ``_sync_source_partners``). Batched; idempotent."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (mc.email_normalized) mc.name, mc.email, mc.company_name
+                     FROM mailing_subscription s
+                     JOIN mailing_contact mc ON mc.id = s.contact_id
+                    WHERE %s AND mc.email_normalized IS NOT NULL
+                      AND NOT EXISTS (
+                          SELECT 1 FROM res_partner p WHERE p.email_normalized = mc.email_normalized)
+                    ORDER BY mc.email_normalized, mc.id""",
+                condition,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        for start in range(0, len(rows), IMPORT_BATCH):
+            self.env["res.partner"].sudo().create(
+                [
+                    {"name": name or email, "email": email, "company_name": company or False}
+                    for name, email, company in rows[start : start + IMPORT_BATCH]
+                ]
+            )
 
     def _prepare_for_run(self):
         """Bring sources up to date before recipients are resolved (snapshot of new static targets)."""

@@ -31,7 +31,12 @@ from . import test_hostile_input
 from . import test_i18n
 from . import test_import
 from . import test_install_from_apps
+from . import test_journey_entry
+from . import test_journey_goal
+from . import test_journey_http
+from . import test_journey_timing
 from . import test_journey_tree
+from . import test_journey_workers
 from . import test_kpis
 from . import test_margin_cash
 from . import test_order

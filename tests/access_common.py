@@ -24,6 +24,8 @@ EXECUTION_DATA = {"user": "rwc", "manager": "rwcd", "accountant": "r", "readonly
 # Runs are created by the campaign job only.
 RUN_DATA = {"user": "rw", "manager": "rwd", "accountant": "r", "readonly": "r"}
 READ_ONLY = {"user": "r", "manager": "r", "accountant": "r", "readonly": "r"}
+# Enrolments are made by the triggers only; managers may remove one.
+ENROLMENT_DATA = {"user": "r", "manager": "rd", "accountant": "r", "readonly": "r"}
 PERMS = {
     "campaign.campaign": CAMPAIGN_DATA,
     "campaign.target": CAMPAIGN_DATA,
@@ -33,6 +35,8 @@ PERMS = {
     "campaign.touchpoint": EXECUTION_DATA,
     "campaign.weblink": CAMPAIGN_DATA,
     "campaign.calendar.item": CAMPAIGN_DATA,
+    "campaign.trigger": CAMPAIGN_DATA,
+    "campaign.enrolment": ENROLMENT_DATA,
     "campaign.touchpoint.type": {"user": "r", "manager": "rwcd", "accountant": "r", "readonly": "r"},
     "campaign.kpi.choice": {"user": "rwcd", "manager": "rwcd", "accountant": "rwcd", "readonly": "rwcd"},
     "campaign.todo": READ_ONLY,
@@ -54,6 +58,8 @@ WATCHED_TABLES = (
     "campaign_touchpoint",
     "campaign_weblink",
     "campaign_calendar_item",
+    "campaign_trigger",
+    "campaign_enrolment",
     "campaign_touchpoint_type",
     "campaign_kpi_choice",
     "mailing_mailing",
@@ -312,8 +318,30 @@ class AccessCase(CampaignCase):
             ),
             grant,
         )
+        trigger = cls._add(
+            "campaign.trigger",
+            cls.env["campaign.trigger"].create({"campaign_id": campaign.id, "trigger_type": "webhook"}),
+            grant,
+        )
+        enrolment = cls._add(
+            "campaign.enrolment",
+            cls.env["campaign.enrolment"].create(
+                {
+                    "campaign_id": campaign.id,
+                    "partner_id": cls.partners[0].id,
+                    "trigger_id": trigger.id,
+                    "cause": "webhook",
+                    "date_enrolled": fields.Datetime.now(),
+                    "touchpoint_id": touchpoints[0].id,
+                    "step_action_id": action.id,
+                }
+            ),
+            grant,
+        )
         return {
             "campaign.campaign": cls._add("campaign.campaign", campaign, grant),
+            "campaign.trigger": trigger,
+            "campaign.enrolment": enrolment,
             "campaign.target": target,
             "campaign.action": action,
             "campaign.action.variant": variant,
@@ -397,6 +425,8 @@ class AccessCase(CampaignCase):
                 "company_id": company.id,
                 "campaign_id": campaign.id if campaign else False,
             }
+        if model == "campaign.trigger":
+            return {"campaign_id": campaign.id, "trigger_type": "webhook"}
         if model == "campaign.touchpoint.type":
             return {"name": f"New {number}", "company_id": value.id if value else False}
         if model == "campaign.kpi.choice":

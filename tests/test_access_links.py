@@ -161,6 +161,8 @@ class TestAccessLinks(AccessHttpCase):
             },
             "campaign.weblink": {"action_id": own["web_action"].id, "name": "New", "url": "https://example.com/new"},
             "campaign.calendar.item": {"name": "New", "kind": "reminder"},
+            "campaign.trigger": {"campaign_id": own["campaign.campaign"].id, "trigger_type": "webhook"},
+            "campaign.enrolment": {"cause": "webhook"},
             "campaign.touchpoint.type": {"name": "New"},
             "campaign.kpi.choice": {"metric": "roi"},
             "campaign.webhook.field": {},

@@ -17,6 +17,8 @@ FIELDS = {
     "campaign.touchpoint": "note",
     "campaign.weblink": "sequence",
     "campaign.calendar.item": "text",
+    "campaign.trigger": "sequence",
+    "campaign.enrolment": "cause_ref",
     "campaign.touchpoint.type": "sequence",
     "campaign.kpi.choice": "sequence",
     "campaign.todo": "name",

@@ -12,8 +12,9 @@ ADDON = "odoo.addons.campaign_manager."
 # create and write are proved model by model in test_access_matrix
 ORM_METHODS = {"create", "write"}
 # Odoo's own public methods that the addon extends without changing who may call them: Odoo's checks
-# apply (the mail queue is the administrators'; the delivery workers leave it the other emails).
-ODOO_METHODS = {("mail.mail", "process_email_queue")}
+# apply (the mail queue is the administrators'; the delivery workers leave it the other emails; a
+# confirmed order enrols its customer in journeys, whoever confirms it).
+ODOO_METHODS = {("mail.mail", "process_email_queue"), ("sale.order", "action_confirm")}
 # Methods anybody may call on any record: they build a window action or an address from the ids
 # given and read nothing, so they answer the same for a record out of the caller's reach as for a
 # record that does not exist; opening what they return is then up to the rules.
@@ -22,6 +23,7 @@ NAVIGATION = {
         "action_choose_kpis",
         "action_open_duplicate",
         "action_view_actions",
+        "action_view_enrolments",
         "action_view_late_actions",
         "action_view_runs",
         "action_view_targets",

@@ -192,7 +192,8 @@ class TestInstallFromApps(BaseCase):
         while True:
             browser.click(".modal button[name=action_uninstall]")
             browser.wait(
-                "document.querySelector('.o_error_dialog')"
+                # booleans: a DOM element has no JSON value, so the page would answer {} (false) for it
+                "!!document.querySelector('.o_error_dialog')"
                 " || !document.querySelector('.modal button[name=action_uninstall]')",
                 timeout=INSTALL_TIMEOUT,
                 what="the uninstall to start or be refused",

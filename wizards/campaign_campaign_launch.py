@@ -95,10 +95,11 @@ class CampaignCampaignLaunch(models.TransientModel):
         self._starting_actions().write(values)
 
     def _starting_actions(self):
-        """Draft or scheduled actions that do not follow another action."""
+        """Draft or scheduled actions that do not follow another action (nor wait for contacts to
+        enter a journey)."""
         self.ensure_one()
         return self.campaign_id.action_ids.filtered(
-            lambda a: a.state in ("draft", "scheduled") and a.schedule_type != "after"
+            lambda a: a.state in ("draft", "scheduled") and a.schedule_type not in ("after", "entry")
         )
 
     def action_launch(self):

@@ -73,6 +73,15 @@ class CampaignContactErase(models.TransientModel):
                     partner=partner.id,
                 )
             )
+            # in the journeys, the archived placeholder leaves at its next step (excluded as archived)
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE campaign_enrolment SET partner_id = %(placeholder)s, cause_ref = NULL, delivery_ref = NULL
+                        WHERE partner_id = %(partner)s""",
+                    placeholder=placeholder.id,
+                    partner=partner.id,
+                )
+            )
             self.env.cr.execute(
                 SQL(
                     """UPDATE mailing_trace SET res_id = %(placeholder)s, email = NULL
