@@ -73,8 +73,11 @@ class CampaignCampaign(models.Model):
         return result
 
     def _compute_payback_date(self):
+        # without cash there is no payback: the day-by-day facts (a second pass over the touchpoints)
+        # are read only for the campaigns that cashed something
+        cashed = self.filtered("revenue_paid")
         days = self.env["campaign.analysis.report"]._read_daily(
-            self._figures_campaign_ids(), ("cost_actual", "revenue_paid")
+            cashed._figures_campaign_ids(), ("cost_actual", "revenue_paid")
         )
         for campaign in self:
             currency = campaign.currency_id or self.env.company.currency_id

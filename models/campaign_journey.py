@@ -73,9 +73,29 @@ class CampaignEngine(models.AbstractModel):
         return (now, None) if self.env.cr.fetchone()[0] else None
 
     def _schedule_finished(self, action, now):
-        if action._is_journey_step():
-            return False, False  # contacts may enter as long as the campaign is active
-        return super()._schedule_finished(action, now)
+        if not action._is_journey_step():
+            return super()._schedule_finished(action, now)
+        # never finished while contacts may enter; next run: when the next contact becomes due (those
+        # already past their delay wait for the step's condition)
+        cutoff = now - action._journey_delay()
+        if action.schedule_type == "entry":
+            query = SQL(
+                """SELECT MIN(e.date_enrolled) FROM campaign_enrolment e
+                    WHERE e.campaign_id = %s AND e.state = 'active' AND e.step_action_id IS NULL
+                      AND e.date_enrolled > %s""",
+                action.campaign_id.id,
+                cutoff,
+            )
+        else:
+            query = SQL(
+                """SELECT MIN(e.date_step) FROM campaign_enrolment e
+                    WHERE e.step_action_id = %s AND e.state = 'active' AND e.date_step > %s""",
+                action.parent_id.id,
+                cutoff,
+            )
+        self.env.cr.execute(query)
+        first = self.env.cr.fetchone()[0]
+        return False, (first + action._journey_delay() if first else False)
 
     def _run_contacts(self, run):
         action = run.action_id

@@ -111,3 +111,24 @@ class TestJourneyGoal(JourneyCase):
     def test_bad_goal_filter_refused(self):
         with self.assertRaisesRegex(ValidationError, "The goal filter of Welcome is not valid"):
             self.campaign.write({"goal_type": "domain", "goal_domain": "[('no_such_field', '=', 1)]"})
+
+    def test_opportunity_won_and_reply_are_goals_too(self):
+        self.campaign.goal_type = "won"
+        self._start("anna", "bob")
+        anna, bob = self._partner("anna"), self._partner("bob")
+        won = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        with self._at(timedelta(days=1)):
+            lead = self.env["crm.lead"].create({"name": "Deal", "partner_id": anna.id, "type": "opportunity"})
+            lead.action_set_won()
+        self.assertTrue(won)
+        self.assertEqual(self._states(), {"anna": ("converted", None), "bob": ("active", None)})
+        # a reply: seen by the job's pass (no hook), before the next step is due
+        self.campaign.goal_type = "replied"
+        with self._at(timedelta(days=1, hours=2)):
+            self._touchpoints(self.step_1).filtered(lambda t: t.partner_id == bob).date_replied = T0 + timedelta(
+                days=1, hours=1
+            )
+        with self._at(timedelta(days=2, minutes=5)):
+            self._process()
+        self.assertFalse(self._touchpoints(self.step_2), "neither gets the next step")
+        self.assertEqual(self._states(), {"anna": ("converted", None), "bob": ("converted", None)})

@@ -30,6 +30,9 @@ class TestJourneyTiming(JourneyCase):
         with self._at(timedelta(days=1, minutes=5)):
             self._process()
         anna, bob = self._partner("anna"), self._partner("bob")
+        self.assertEqual(
+            self.step_2.date_next_run, T0 + timedelta(days=2, minutes=5), "the step shows when anna is due"
+        )
         first = {tp.partner_id: tp for tp in self._touchpoints(self.step_1)}
         self.assertEqual(first[bob].date_planned - first[anna].date_planned, timedelta(days=1))
         # passes of the job every few hours: the second step reaches each contact two days after

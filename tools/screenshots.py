@@ -200,6 +200,8 @@ def shot_campaign_tabs(s):
     campaign_form(s)
     s.tab("actions")
     s.shot("campaign-actions")
+    s.tab("journey")
+    s.shot("journey-tree")
     s.tab("tracking")
     s.shot("campaign-tracking")
 
