@@ -10,6 +10,16 @@ from ..const import JOURNEY_REENTRY, TRIGGER_SALE_FILTERS, TRIGGER_TYPES
 
 # Dates of every record, not of the contact's life.
 MAGIC_DATES = {"create_date", "write_date"}
+# What a trigger listens to: its name says it, and its checks need it.
+TRIGGER_SETTINGS = (
+    "trigger_type",
+    "mailing_list_id",
+    "sale_filter",
+    "product_id",
+    "product_category_id",
+    "lead_stage_id",
+    "date_field",
+)
 
 
 class CampaignTrigger(models.Model):
@@ -88,15 +98,7 @@ class CampaignTrigger(models.Model):
     # ------------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------------
-    @api.depends(
-        "trigger_type",
-        "mailing_list_id",
-        "sale_filter",
-        "product_id",
-        "product_category_id",
-        "lead_stage_id",
-        "date_field",
-    )
+    @api.depends(*TRIGGER_SETTINGS)
     def _compute_display_name(self):
         labels = dict(self._fields["trigger_type"]._description_selection(self.env))
         for trigger in self:
@@ -135,15 +137,7 @@ class CampaignTrigger(models.Model):
     # ------------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------------
-    @api.constrains(
-        "trigger_type",
-        "mailing_list_id",
-        "sale_filter",
-        "product_id",
-        "product_category_id",
-        "lead_stage_id",
-        "date_field",
-    )
+    @api.constrains(*TRIGGER_SETTINGS)
     def _check_trigger(self):
         for trigger in self:
             campaign = trigger.campaign_id.name
