@@ -15,6 +15,7 @@ MAILING_TRACE_RECEIVED = ("sent", "open", "reply", "bounce")
 
 class CampaignPressureCap(models.Model):
     _name = "campaign.pressure.cap"
+    _inherit = ["campaign.access.mixin"]
     _description = "Marketing Pressure Cap"
     _order = "company_id, channel, period, id"
     _check_company_auto = True

@@ -5,7 +5,8 @@ from ..const import ATTRIBUTION_MAX_DAYS, ATTRIBUTION_MODELS
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    # the pressure caps are links of the addon: checked against what the writer may reach
+    _inherit = ["res.company", "campaign.access.mixin"]
 
     campaign_revenue_source = fields.Selection(
         selection=[

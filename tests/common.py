@@ -45,6 +45,22 @@ def deliver_campaign_mails(env, **kwargs):
         env["campaign.delivery"]._cron_deliver(**kwargs)
 
 
+def foreign_currency(env, company):
+    """A currency other than the company's, active, worth 2.00 of it from 2024-01-01 and 1.25 from
+    2024-03-01 (rates 0.5 and 0.8), for the figures of documents in another currency."""
+    euro = env.ref("base.EUR")
+    foreign = euro if company.currency_id != euro else env.ref("base.USD")
+    foreign.active = True
+    env["res.currency.rate"].search([("currency_id", "=", foreign.id)]).unlink()
+    env["res.currency.rate"].create(
+        [
+            {"name": "2024-01-01", "rate": 0.5, "currency_id": foreign.id, "company_id": company.id},
+            {"name": "2024-03-01", "rate": 0.8, "currency_id": foreign.id, "company_id": company.id},
+        ]
+    )
+    return foreign
+
+
 class WorkerKilled(BaseException):
     """Stands for the worker process being killed: not an Exception, nothing catches it."""
 

@@ -67,6 +67,10 @@ class TestAccessLinks(AccessHttpCase):
             ),
             "res.partner": cls.partners[0],
             "link.tracker": own["campaign.weblink"].link_tracker_id,
+            "res.company": cls.user_a.company_id,
+            "campaign.pressure.cap": env["campaign.pressure.cap"].create(
+                {"company_id": cls.user_a.company_id.id, "limit": 3, "period": "week"}
+            ),
         }
         cls.own.update(cls._own_wizards())
         # a lead of the other user's campaign (a reply to their page)
@@ -177,6 +181,8 @@ class TestAccessLinks(AccessHttpCase):
                 "total_amount_currency": 5,
             },
             "res.partner": {"name": "New"},
+            "res.company": {"name": "New Company"},
+            "campaign.pressure.cap": {"limit": 2, "period": "day"},
             "link.tracker": {"url": "https://example.com/new", "title": "New"},
             "campaign.campaign.calculate": {"campaign_id": own["campaign.campaign"].id},
             "campaign.campaign.duplicate": {"campaign_id": own["campaign.campaign"].id, "name": "Again"},

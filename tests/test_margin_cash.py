@@ -3,7 +3,7 @@ from datetime import date
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import CampaignCase, CampaignHttpCase, RpcError
+from .common import CampaignCase, CampaignHttpCase, RpcError, foreign_currency
 
 
 class MarginCashFixture:
@@ -28,15 +28,7 @@ class MarginCashFixture:
     def _fixture(cls):
         env = cls.env
         cls.currency = cls.company.currency_id
-        cls.foreign = env.ref("base.EUR") if cls.currency != env.ref("base.EUR") else env.ref("base.USD")
-        cls.foreign.active = True
-        env["res.currency.rate"].search([("currency_id", "=", cls.foreign.id)]).unlink()
-        env["res.currency.rate"].create(
-            [
-                {"name": "2024-01-01", "rate": 0.5, "currency_id": cls.foreign.id, "company_id": cls.company.id},
-                {"name": "2024-03-01", "rate": 0.8, "currency_id": cls.foreign.id, "company_id": cls.company.id},
-            ]
-        )
+        cls.foreign = foreign_currency(env, cls.company)
         cls.sale_tax = cls.company.account_sale_tax_id.copy({"name": "Sale 15% margin", "amount": 15})
         cls.gadget = env["product.product"].create(
             {"name": "Gadget", "type": "consu", "list_price": 100, "standard_price": 30}

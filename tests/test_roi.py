@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
-from .common import CampaignCase
+from .common import CampaignCase, foreign_currency
 
 
 @tagged("post_install", "-at_install")
@@ -19,15 +19,7 @@ class TestCampaignRoi(CampaignCase):
         super().setUpClass()
         env = cls.env
         cls.currency = cls.company.currency_id
-        cls.foreign = env.ref("base.EUR") if cls.currency != env.ref("base.EUR") else env.ref("base.USD")
-        cls.foreign.active = True
-        env["res.currency.rate"].search([("currency_id", "=", cls.foreign.id)]).unlink()
-        env["res.currency.rate"].create(
-            [
-                {"name": "2024-01-01", "rate": 0.5, "currency_id": cls.foreign.id, "company_id": cls.company.id},
-                {"name": "2024-03-01", "rate": 0.8, "currency_id": cls.foreign.id, "company_id": cls.company.id},
-            ]
-        )
+        cls.foreign = foreign_currency(env, cls.company)
         # taxes of the chart of accounts (with their tax accounts): the tax is not a cost
         cls.sale_tax = cls.company.account_sale_tax_id.copy({"name": "Sale 15%", "amount": 15})
         cls.purchase_tax = cls.company.account_purchase_tax_id.copy({"name": "Purchase 20%", "amount": 20})

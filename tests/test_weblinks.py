@@ -115,6 +115,7 @@ class TestWeblinks(WeblinkCase):
                 "duplicates": 0,
                 "excluded": {},
                 "final": 0,
+                "held": 0,
                 "audience_less": True,
                 "by_target": {},
             },
