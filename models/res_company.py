@@ -5,6 +5,7 @@ from ..const import ATTRIBUTION_MAX_DAYS, ATTRIBUTION_MODELS
 
 
 class ResCompany(models.Model):
+    _name = "res.company"
     # the pressure caps are links of the addon: checked against what the writer may reach
     _inherit = ["res.company", "campaign.access.mixin"]
 
