@@ -79,6 +79,14 @@ FOLLOWUP_CONDITIONS = {
     "bounced": SQL("tp.state = 'bounced'"),
 }
 
+# Branches (issue 14): which contacts of the previous action a follow-up takes, on the split of
+# that action (a filter on the contact): every contact, those matching it, those not matching it.
+BRANCHES = [
+    ("all", "Every contact"),
+    ("yes", "Contacts matching the split"),
+    ("no", "Contacts not matching the split"),
+]
+
 # Hold-out (control) groups: the largest share of an audience, in percent, a campaign or an action
 # may hold out (past it the treated group would be the smaller one).
 HOLDOUT_MAX_SHARE = 50

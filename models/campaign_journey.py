@@ -89,9 +89,10 @@ class CampaignEngine(models.AbstractModel):
         else:
             query = SQL(
                 """SELECT MIN(e.date_step) FROM campaign_enrolment e
-                    WHERE e.step_action_id = %s AND e.state = 'active' AND e.date_step > %s""",
+                    WHERE e.step_action_id = %s AND e.state = 'active' AND e.date_step > %s AND %s""",
                 action.parent_id.id,
                 cutoff,
+                self._journey_contacts_filter(action),
             )
         self.env.cr.execute(query)
         first = self.env.cr.fetchone()[0]
@@ -124,12 +125,18 @@ class CampaignEngine(models.AbstractModel):
             """SELECT e.partner_id FROM campaign_enrolment e
                  JOIN campaign_touchpoint tp ON tp.id = e.touchpoint_id
                 WHERE e.step_action_id = %s AND e.state = 'active' AND e.date_step <= %s
-                  AND COALESCE(tp.date_done, tp.date_dispatched, e.date_step) <= %s AND %s""",
+                  AND COALESCE(tp.date_done, tp.date_dispatched, e.date_step) <= %s AND %s AND %s""",
             action.parent_id.id,
             cutoff,
             cutoff,
             condition,
+            self._journey_contacts_filter(action),
         )
+
+    def _journey_contacts_filter(self, action):
+        """SQL condition on the enrolment ``e`` of a contact at the step before the follow-up
+        ``action``: whether the follow-up may take them (a branch: models/campaign_action_branch.py)."""
+        return SQL("TRUE")
 
     def _generate_touchpoints(self, run):
         result = super()._generate_touchpoints(run)

@@ -16,11 +16,19 @@ class CampaignCampaign(models.Model):
     journey_tree = fields.Json(
         string="Journey",
         compute="_compute_journey_tree",
-        help="The actions of the campaign as a tree: each follow-up under the action it follows, with its "
-        "touchpoints waiting, carried out, excluded (with the reasons), converted and failed.",
+        help="The actions of the campaign as a tree: each follow-up under the action it follows (the split of "
+        "an action and the yes/no branch of its follow-ups shown), with its touchpoints waiting, carried out, "
+        "excluded (with the reasons), converted and failed.",
     )
 
-    @api.depends("action_ids", "action_ids.parent_id", "action_ids.state", "action_ids.name")
+    @api.depends(
+        "action_ids",
+        "action_ids.parent_id",
+        "action_ids.state",
+        "action_ids.name",
+        "action_ids.split_domain",
+        "action_ids.branch",
+    )
     @api.depends_context("lang")
     def _compute_journey_tree(self):
         actions = self.action_ids
@@ -46,6 +54,8 @@ class CampaignCampaign(models.Model):
                         "condition": labels["followup_filter"].get(action.followup_filter, "")
                         if action.parent_id and action.followup_filter != "targets"
                         else "",
+                        "split": action._split_description(),
+                        "branch": action.branch if action.parent_id else "all",
                         "waiting": count.get("waiting", 0),
                         "done": count.get("done", 0),
                         "converted": count.get("converted", 0),

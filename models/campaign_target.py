@@ -392,10 +392,11 @@ class CampaignTarget(models.Model):
     def _create_subscriber_partners(self, condition):
         """Create a contact for each subscriber of the subscriptions meeting ``condition`` (SQL on
         mailing_subscription aliased ``s``) whose email no contact has, from their own name and
-        email, with the system's rights (see ``_sync_source_partners``). Batched; idempotent."""
+        email (and country, for the splits on it), with the system's rights (see
+        ``_sync_source_partners``). Batched; idempotent."""
         self.env.cr.execute(
             SQL(
-                """SELECT DISTINCT ON (mc.email_normalized) mc.name, mc.email, mc.company_name
+                """SELECT DISTINCT ON (mc.email_normalized) mc.name, mc.email, mc.company_name, mc.country_id
                      FROM mailing_subscription s
                      JOIN mailing_contact mc ON mc.id = s.contact_id
                     WHERE %s AND mc.email_normalized IS NOT NULL
@@ -409,8 +410,8 @@ class CampaignTarget(models.Model):
         for start in range(0, len(rows), IMPORT_BATCH):
             self.env["res.partner"].sudo().create(
                 [
-                    {"name": name or email, "email": email, "company_name": company or False}
-                    for name, email, company in rows[start : start + IMPORT_BATCH]
+                    {"name": name or email, "email": email, "company_name": company or False, "country_id": country}
+                    for name, email, company, country in rows[start : start + IMPORT_BATCH]
                 ]
             )
 

@@ -32,6 +32,7 @@ from . import test_hostile_input
 from . import test_i18n
 from . import test_import
 from . import test_install_from_apps
+from . import test_journey_branch
 from . import test_journey_entry
 from . import test_journey_goal
 from . import test_journey_http

@@ -10,8 +10,8 @@ class TestJourneyTree(RpcClientMixin, TourCase):
     """The journey as a tree, as a marketing user (only Marketing Campaigns / User) sees it: over
     JSON-RPC, then in a real browser in English and in French.
 
-    Teaser (email) has 9 touchpoints: 1 planned, 3 sent, 1 opened, 1 converted, 2 excluded
-    (blacklisted, no address), 1 failed; Reminder follows it 2 days later for those who did not open;
+    Teaser (email), split on the country, has 9 touchpoints: 1 planned, 3 sent, 1 opened, 1 converted, 2 excluded
+    (blacklisted, no address), 1 failed; Reminder follows it 2 days later for those in France who did not open;
     Letter runs at a date of its own."""
 
     @classmethod
@@ -25,7 +25,15 @@ class TestJourneyTree(RpcClientMixin, TourCase):
         env = cls.env(user=cls.user)
         cls.campaign = env["campaign.campaign"].create({"name": "JourneyTree", "user_id": cls.user.id})
         Action = env["campaign.action"]
-        cls.teaser = Action.create({"campaign_id": cls.campaign.id, "name": "Teaser", "channel": "email"})
+        # Teaser splits its contacts on the country: Reminder takes those in France
+        cls.teaser = Action.create(
+            {
+                "campaign_id": cls.campaign.id,
+                "name": "Teaser",
+                "channel": "email",
+                "split_domain": str([("country_id", "=", cls.env.ref("base.fr").id)]),
+            }
+        )
         cls.reminder = Action.create(
             {
                 "campaign_id": cls.campaign.id,
@@ -36,6 +44,7 @@ class TestJourneyTree(RpcClientMixin, TourCase):
                 "delay": 2,
                 "delay_unit": "days",
                 "followup_filter": "not_opened",
+                "branch": "yes",
             }
         )
         cls.letter = Action.create(
@@ -96,6 +105,9 @@ class TestJourneyTree(RpcClientMixin, TourCase):
                 self.assertEqual(reminder["when"], when)
                 self.assertEqual(reminder["condition"], condition)
                 self.assertEqual([reminder[key] for key in ("waiting", "done", "excluded")], [0, 0, 0])
+                self.assertIn("France", teaser["split"])
+                self.assertEqual((teaser["branch"], reminder["branch"], reminder["split"]), ("all", "yes", ""))
+                self.assertEqual((letter["split"], letter["branch"]), ("", "all"))
                 self.assertFalse(letter["parent_id"])
                 self.assertIn("2027", letter["when"])
 

@@ -7,8 +7,8 @@ import { user } from "@web/core/user";
  * action there; a node's name opens its action. Run as a user holding only Marketing Campaigns / User.
  */
 const LABELS = {
-    en: { waiting: "Waiting", tab: "Journey", add: "Add a follow-up" },
-    fr: { waiting: "En attente", tab: "Parcours", add: "Ajouter une relance" },
+    en: { waiting: "Waiting", tab: "Journey", add: "Add a follow-up", split: "Split", yes: "Yes" },
+    fr: { waiting: "En attente", tab: "Parcours", add: "Ajouter une relance", split: "Embranchement", yes: "Oui" },
 };
 const labels = () => LABELS[(user.lang || "en").slice(0, 2)] || LABELS.en;
 
@@ -51,6 +51,12 @@ registry.category("web_tour.tours").add("campaign_journey_tree_tour", {
             content: "The reminder is drawn under the teaser, with its delay and condition",
             trigger: `.o_journey_node:has(${card("Teaser")}) > .o_journey_level ${card("Reminder")} .o_journey_when:contains(Teaser)`,
         },
+        expect("The teaser shows its split on the country", `${card("Teaser")} .o_journey_split`, (el) =>
+            el.textContent.includes(labels().split) && el.textContent.includes("France") ? "" : `"${el.textContent}"`
+        ),
+        expect("The reminder is the yes branch", `${card("Reminder")} .o_journey_branch`, (el) =>
+            el.textContent.trim() === labels().yes ? "" : `"${el.textContent.trim()}"`
+        ),
         {
             content: "The letter is a journey of its own (no parent)",
             trigger: `.o_campaign_journey_tree > .o_journey_level > .o_journey_node > ${card("Letter")}`,
