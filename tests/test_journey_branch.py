@@ -248,7 +248,7 @@ class TestJourneyBranchRpc(CampaignHttpCase):
         # subscribers of the newsletter, the country they gave copied to the contact made for them
         countries = {"jeanne": self.france.id, "pieter": self.env.ref("base.nl").id, "ana": False}
         contacts = self.env["mailing.contact"].create(
-            [{"name": name, "email": f"{name}@example.com", "country_id": country} for name, country in countries.items()]
+            [{"name": name, "email": f"{name}@example.com", "country_id": c} for name, c in countries.items()]
         )
         self.env["mailing.subscription"].create([{"contact_id": c.id, "list_id": self.newsletter.id} for c in contacts])
         partners = {p.name: p for p in self.env["res.partner"].search([("email", "in", contacts.mapped("email"))])}
