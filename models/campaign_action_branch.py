@@ -1,7 +1,7 @@
 import ast
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -78,6 +78,17 @@ class CampaignAction(models.Model):
             )
 
     # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def copy_data(self, default=None):
+        # a copy that follows no action (copied without the one it followed) takes every contact
+        vals_list = super().copy_data(default=default)
+        for vals in vals_list:
+            if not vals.get("parent_id"):
+                vals["branch"] = "all"
+        return vals_list
+
+    # ------------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------------
     def _has_split(self):
@@ -136,7 +147,10 @@ class CampaignAction(models.Model):
                 return self.split_domain
             if field.relational and value and isinstance(value, (int, list, tuple)):
                 ids = [value] if isinstance(value, int) else [v for v in value if isinstance(v, int)]
-                value = ", ".join(self.env[field.comodel_name].sudo().browse(ids).exists().mapped("display_name"))
+                try:
+                    value = ", ".join(self.env[field.comodel_name].browse(ids).exists().mapped("display_name"))
+                except AccessError:
+                    return self.split_domain  # records the reader may not see: the domain as written
             elif field.type == "selection" and isinstance(value, str):
                 value = dict(field._description_selection(self.env)).get(value, value)
             parts.append(f"{field._description_string(self.env)} {operator} {value}")

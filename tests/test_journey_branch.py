@@ -141,6 +141,17 @@ class TestJourneyBranch(JourneyCase):
         self.assertEqual(self._partners_of(no), belgian)
         self.assertEqual((yes.run_ids.total_count, no.run_ids.total_count), (2, 2))
 
+    def test_duplicated_branches(self):
+        self.step_1.split_domain = self.in_france
+        self.step_2.branch = "yes"
+        other = self._campaign("OtherBranches")
+        copies = (self.step_1 | self.step_2)._copy_to_campaign(other)
+        first, second = copies.sorted(lambda a: a.parent_id.id)
+        self.assertEqual((first.split_domain, second.branch, second.parent_id), (self.in_france, "yes", first))
+        # without the action it followed, a branch has no split to take: it reaches every contact
+        alone = self.step_2._copy_to_campaign(self._campaign("AloneBranch"))
+        self.assertEqual((alone.parent_id, alone.schedule_type, alone.branch), (alone.browse(), "now", "all"))
+
     def test_bad_splits_are_refused_and_nothing_is_lost(self):
         self.step_1.split_domain = self.in_france
         self.step_2.branch = "yes"
