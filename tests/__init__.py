@@ -35,6 +35,7 @@ from . import test_install_from_apps
 from . import test_journey_entry
 from . import test_journey_goal
 from . import test_journey_http
+from . import test_journey_test_mode
 from . import test_journey_timing
 from . import test_journey_tree
 from . import test_journey_workers
