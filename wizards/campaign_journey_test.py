@@ -267,7 +267,11 @@ class CampaignJourneyTest(models.TransientModel):
         )
         mail.send(raise_exception=False)
         sent = mail.state == "sent"
-        summary = test_subject if sent else (mail.failure_reason or self.env._("The email could not be sent."))
+        summary = (
+            test_subject
+            if sent
+            else self.env._("The email could not be sent: %(reason)s", reason=mail.failure_reason or "?")
+        )
         mail.unlink()
         return {"state": "sent" if sent else "failed", "recipient": address, "summary": summary}
 
@@ -298,7 +302,7 @@ class CampaignJourneyTestLine(models.TransientModel):
 
     test_id = fields.Many2one("campaign.journey.test", required=True, ondelete="cascade")
     sequence = fields.Integer(string="#")
-    action_id = fields.Many2one("campaign.action", string="Step", required=True, ondelete="cascade")
+    action_id = fields.Many2one("campaign.action", required=True, ondelete="cascade")
     channel = fields.Selection(related="action_id.channel")
     date_clock = fields.Datetime(string="Due On", help="When the step would be due for a contact entering now.")
     recipient = fields.Char(string="Delivered To")
