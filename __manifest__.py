@@ -40,6 +40,7 @@
         "wizards/campaign_campaign_launch_views.xml",
         "wizards/campaign_campaign_order_views.xml",
         "wizards/campaign_contact_erase_views.xml",
+        "wizards/campaign_journey_test_views.xml",
         "views/campaign_target_views.xml",
         "views/campaign_action_run_views.xml",
         "views/campaign_action_variant_views.xml",

@@ -28,6 +28,7 @@ from . import campaign_goal
 from . import campaign_journey
 from . import campaign_action_branch
 from . import campaign_journey_tree
+from . import campaign_journey_test
 from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience

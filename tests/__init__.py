@@ -36,6 +36,7 @@ from . import test_journey_branch
 from . import test_journey_entry
 from . import test_journey_goal
 from . import test_journey_http
+from . import test_journey_test_mode
 from . import test_journey_timing
 from . import test_journey_tree
 from . import test_journey_workers

@@ -85,6 +85,7 @@ class TestAccessLinks(AccessHttpCase):
         campaign = own["campaign.campaign"]
         launch = Env["campaign.campaign.launch"].create({"campaign_id": campaign.id})
         order = Env["campaign.campaign.order"].create({"name": "Mine"})
+        journey_test = Env["campaign.journey.test"].create({"campaign_id": campaign.id})
         return {
             "campaign.campaign.calculate": Env["campaign.campaign.calculate"].create({"campaign_id": campaign.id}),
             "campaign.campaign.duplicate": Env["campaign.campaign.duplicate"].create(
@@ -103,6 +104,10 @@ class TestAccessLinks(AccessHttpCase):
             "campaign.kpi.choose": Env["campaign.kpi.choose"].create({}),
             "campaign.touchpoint.record": Env["campaign.touchpoint.record"].create(
                 {"touchpoint_id": own["campaign.touchpoint"].id}
+            ),
+            "campaign.journey.test": journey_test,
+            "campaign.journey.test.line": Env["campaign.journey.test.line"].create(
+                {"test_id": journey_test.id, "action_id": own["campaign.action"].id, "result": "shown"}
             ),
             # the erasure is the managers': user A cannot even open one
             "campaign.contact.erase": cls.env(user=cls.users["manager"])["campaign.contact.erase"].create(
@@ -201,6 +206,12 @@ class TestAccessLinks(AccessHttpCase):
             "campaign.campaign.expense": {"campaign_id": own["campaign.campaign"].id},
             "campaign.kpi.choose": {},
             "campaign.touchpoint.record": {"touchpoint_id": own["campaign.touchpoint"].id},
+            "campaign.journey.test": {"campaign_id": own["campaign.campaign"].id},
+            "campaign.journey.test.line": {
+                "test_id": self.own["campaign.journey.test"].id,
+                "action_id": own["campaign.action"].id,
+                "result": "shown",
+            },
         }
         return dict(values[model])
 

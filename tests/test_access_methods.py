@@ -129,6 +129,7 @@ class MethodTablesMixin:
         launch = self.env["campaign.campaign.launch"].with_user(user_a).create({"campaign_id": campaign.id})
         order = self.env["campaign.campaign.order"].browse(campaign.action_order()["res_id"]).with_user(user_a)
         order._refresh_lines()
+        journey_test = self.env["campaign.journey.test"].with_user(user_a).create({"campaign_id": campaign.id})
         return {
             "campaign.campaign.calculate": self.env["campaign.campaign.calculate"]
             .with_user(user_a)
@@ -153,6 +154,10 @@ class MethodTablesMixin:
             "campaign.touchpoint.record": self.env["campaign.touchpoint.record"]
             .with_user(user_a)
             .create({"touchpoint_id": samples["campaign.touchpoint"].id}),
+            "campaign.journey.test": journey_test,
+            "campaign.journey.test.line": self.env["campaign.journey.test.line"]
+            .with_user(user_a)
+            .create({"test_id": journey_test.id, "action_id": samples["campaign.action"].id, "result": "shown"}),
         }
 
     def _out_of_reach_attempts(self):
@@ -205,6 +210,11 @@ class MethodTablesMixin:
                         {"campaign_id": campaign.id, "action_id": action.id, "partner_id": self.partners[0].id},
                     ),
                     ("campaign.campaign.launch.line", {"wizard_id": managers_launch.id}),
+                    ("campaign.journey.test", {"campaign_id": campaign.id}),
+                    (
+                        "campaign.journey.test",
+                        {"campaign_id": own["campaign.campaign"].id, "next_action_id": action.id},
+                    ),
                     ("campaign.campaign.order", {"name": "Mine", "launch_id": managers_launch.id}),
                 ]
                 result += [(login, foreign_key, model, values) for model, values in attempts]

@@ -9,3 +9,4 @@ from . import campaign_campaign_order_line
 from . import campaign_contact_erase
 from . import campaign_kpi_choose
 from . import campaign_touchpoint_record
+from . import campaign_journey_test

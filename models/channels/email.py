@@ -236,6 +236,21 @@ class CampaignAction(models.Model):
             slot = tz.localize(datetime.combine(day + timedelta(days=7), time(self.send_time_hour)))
         return slot.astimezone(pytz.utc).replace(tzinfo=None)
 
+    def _journey_test_deliver(self, test):
+        if self.channel != "email":
+            return super()._journey_test_deliver(test)
+        # an A/B test is tried with its first combination
+        variant = self.ab_variant_ids[:1] if self._is_ab_test() else self.env["campaign.action.variant"]
+        if variant:
+            mailing, template, subject, email_from = variant._mailing_content()
+        else:
+            mailing, template, subject, email_from = self.mailing_id, self.mail_template_id, False, False
+        content = template or mailing
+        subject, body = test._render_for_contact(subject or content.subject, content.body_html)
+        sender = self.env["mailing.mailing"]._campaign_email_from(self, email_from or content.email_from)
+        reply_to = self.campaign_id._mailing_reply_values().get("reply_to")
+        return test._send_test_email(self, subject, body, email_from=sender, reply_to=reply_to)
+
     def _default_medium(self):
         if self.channel != "email":
             return super()._default_medium()

@@ -109,6 +109,14 @@ class CampaignAction(models.Model):
             self.invalidate_recordset(["landing_version"])
         return res
 
+    def _journey_test_deliver(self, test):
+        """The personal page of the test contact, emailed to the test address (no page is published
+        for the test: it would count as a visit)."""
+        if self.channel != "landing":
+            return super()._journey_test_deliver(test)
+        title, body = test._render_for_contact(self.landing_title, self.landing_body)
+        return test._send_test_email(self, self.env._("Personal page: %(title)s", title=title or self.name), body)
+
     def _default_medium(self):
         if self.channel != "landing":
             return super()._default_medium()

@@ -35,6 +35,14 @@ class CampaignAction(models.Model):
             or render._has_unsafe_expression_template_qweb(self.letter_body, "res.partner")
         )
 
+    def _journey_test_deliver(self, test):
+        """A letter of the test is written for the test contact and emailed to the test address."""
+        if self.channel != "letter":
+            return super()._journey_test_deliver(test)
+        subject, body = test._render_for_contact(self.letter_subject, self.letter_body)
+        title = self.env._("Letter: %(subject)s", subject=subject or self.name)
+        return test._send_test_email(self, title, body)
+
     def _default_medium(self):
         if self.channel != "letter":
             return super()._default_medium()

@@ -67,6 +67,11 @@ class CampaignAction(models.Model):
             sms_body, "res.partner"
         )
 
+    def _journey_test_deliver(self, test):
+        if self.channel != "sms":
+            return super()._journey_test_deliver(test)
+        return test._send_test_sms(self, test._render_text_for_contact(self.sms_body))
+
     def _default_medium(self):
         if self.channel != "sms":
             return super()._default_medium()
