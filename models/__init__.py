@@ -26,9 +26,9 @@ from . import campaign_trigger
 from . import campaign_trigger_webhook
 from . import campaign_goal
 from . import campaign_journey
-from . import campaign_action_branch
 from . import campaign_journey_tree
 from . import campaign_journey_test
+from . import campaign_action_branch  # after the journey's steps and test mode, whose hooks it extends
 from . import campaign_kpi_choice
 from . import campaign_target
 from . import campaign_audience

@@ -108,19 +108,27 @@ class CampaignAction(models.Model):
             self.split_domain, "res.partner", self._split_owner(), execute=execute
         )[1]
 
+    def _split_partners(self):
+        """(the contacts model with the rights the split applies with, archived ones included; the
+        split as a Domain, or None when there is none or its owner can no longer apply it)"""
+        self.ensure_one()
+        Target = self.env["campaign.target"]
+        partners = Target._filter_model("res.partner", self._split_owner()).with_context(active_test=False)
+        if not self._has_split():
+            return partners, None
+        domain = Target._check_filter(self.split_domain, "res.partner", self._split_owner())[0]
+        return partners, (Domain(domain) if domain is not None else None)
+
     def _branch_sql(self, partner):
         """SQL condition on the partner id ``partner``: whether the contact takes the action's branch
         of its parent's split (TRUE for every contact; FALSE while the split cannot be applied)."""
         self.ensure_one()
         if self.branch == "all":
             return SQL("TRUE")
-        parent = self.parent_id
-        Target = self.env["campaign.target"]
-        domain = Target._check_filter(parent.split_domain, "res.partner", parent._split_owner())[0]
-        if domain is None or not parent._has_split():
+        partners, domain = self.parent_id._split_partners()
+        if domain is None:
             return SQL("FALSE")  # nobody takes a branch of a split its owner can no longer apply
-        partners = Target._filter_model("res.partner", parent._split_owner()).with_context(active_test=False)
-        matching = partners._search(Domain(domain)).select()
+        matching = partners._search(domain).select()
         # NOT IN the same set: the yes and no branches share no contact and leave none out
         if self.branch == "yes":
             return SQL("%s IN (%s)", partner, matching)
@@ -155,6 +163,22 @@ class CampaignAction(models.Model):
                 value = dict(field._description_selection(self.env)).get(value, value)
             parts.append(f"{field._description_string(self.env)} {operator} {value}")
         return self.env._(" and ").join(parts)
+
+    def _journey_test_follows(self, partner):
+        # the test mode of a journey takes the branch the test contact would take (one contact)
+        if self.branch == "all" or not super()._journey_test_follows(partner):
+            return super()._journey_test_follows(partner)
+        partners, domain = self.parent_id._split_partners()
+        if domain is None:
+            return False
+        matches = bool(partners.search_count(Domain("id", "=", partner.id) & domain, limit=1))
+        return matches == (self.branch == "yes")
+
+    def _journey_test_when(self, labels):
+        when = super()._journey_test_when(labels)
+        if self.branch == "all" or not self.parent_id:
+            return when
+        return f"{dict(self._fields['branch']._description_selection(self.env))[self.branch]} · {when}"
 
     def _missing_for_run(self):
         missing = super()._missing_for_run()

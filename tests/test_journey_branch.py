@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from ..const import BRANCHES
 from .common import CampaignHttpCase, RpcError
 from .journey_common import JourneyCase
 
@@ -27,21 +28,19 @@ class TestJourneyBranch(JourneyCase):
     def _at(self, delta):
         return freeze_time(T0 + delta)
 
+    def _followup(self, name, **values):
+        """An email of the welcome journey following its first step, ``delay`` days after it."""
+        return self._email_action(
+            self.campaign, name=name, schedule_type="after", parent_id=self.step_1.id, delay_unit="days", **values
+        )
+
     def _partners_of(self, action):
         return self._touchpoints(action).partner_id
 
     def test_each_branch_reached_by_exactly_its_contacts(self):
         self.step_1.split_domain = self.in_france
         self.step_2.branch = "yes"
-        abroad = self._email_action(
-            self.campaign,
-            name="Abroad",
-            schedule_type="after",
-            parent_id=self.step_1.id,
-            delay=2,
-            delay_unit="days",
-            branch="no",
-        )
+        abroad = self._followup("Abroad", delay=2, branch="no")
         with self._at(timedelta(0)):
             self._launch()
             for name in ("fr1", "fr2", "be1", "nowhere"):
@@ -69,15 +68,7 @@ class TestJourneyBranch(JourneyCase):
     def test_clicked_within_three_days_else_the_other_branch(self):
         # A as soon as they click; B three days after the welcome for those who did not click by then
         self.step_2.write({"followup_filter": "clicked", "delay": 0})
-        reminder = self._email_action(
-            self.campaign,
-            name="Reminder",
-            schedule_type="after",
-            parent_id=self.step_1.id,
-            delay=3,
-            delay_unit="days",
-            followup_filter="not_clicked",
-        )
+        reminder = self._followup("Reminder", delay=3, followup_filter="not_clicked")
         with self._at(timedelta(0)):
             self._launch()
             for name in ("clicker", "sleeper", "late"):
@@ -106,9 +97,7 @@ class TestJourneyBranch(JourneyCase):
 
     def test_overlapping_followups_take_each_contact_once(self):
         # two follow-ups that could both take a contact: the first to run does, the other never
-        other = self._email_action(
-            self.campaign, name="Other", schedule_type="after", parent_id=self.step_1.id, delay=2, delay_unit="days"
-        )
+        other = self._followup("Other", delay=2)
         with self._at(timedelta(0)):
             self._launch()
             self._subscribe("anna")
@@ -140,6 +129,19 @@ class TestJourneyBranch(JourneyCase):
         self.assertEqual(self._partners_of(yes), french)
         self.assertEqual(self._partners_of(no), belgian)
         self.assertEqual((yes.run_ids.total_count, no.run_ids.total_count), (2, 2))
+
+    def test_test_mode_takes_the_branch_of_the_test_contact(self):
+        self.step_1.split_domain = self.in_france
+        self.step_2.branch = "yes"
+        abroad = self._followup("Abroad", branch="no")
+        for country, expected in ((self.france, self.step_2), (self.belgium, abroad)):
+            with self.subTest(country=country.code):
+                partner = self.env["res.partner"].create({"name": f"Tester {country.code}", "country_id": country.id})
+                test = self.env["campaign.journey.test"].create(
+                    {"campaign_id": self.campaign.id, "partner_id": partner.id, "current_action_id": self.step_1.id}
+                )
+                self.assertEqual(test.candidate_action_ids, expected)
+                self.assertIn(dict(BRANCHES)[expected.branch], test.candidates_summary)
 
     def test_duplicated_branches(self):
         self.step_1.split_domain = self.in_france
