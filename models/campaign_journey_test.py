@@ -29,12 +29,10 @@ class CampaignAction(models.Model):
         self.ensure_one()
         if not self.parent_id:
             return self._journey_delay_label() if self.schedule_type == "entry" else self.env._("first step")
-        condition = labels.get(self.followup_filter, "")
-        return (
-            f"{condition} · {self._journey_delay_label()}"
-            if self.followup_filter != "targets"
-            else (self._journey_delay_label())
-        )
+        delay = self._journey_delay_label()
+        if self.followup_filter == "targets":
+            return delay
+        return f"{labels.get(self.followup_filter, '')} · {delay}"
 
     def _journey_delay_label(self):
         unit = dict(self._fields["delay_unit"]._description_selection(self.env)).get(self.delay_unit, "")
