@@ -157,7 +157,8 @@ PRESSURE_COUNTED_STATES = ("queued", *CARRIED_STATES)
 PRESSURE_DATE_SQL = SQL("COALESCE(tp.date_done, tp.date_dispatched, tp.date_planned)")
 # The classification of an audience that reaches nobody (same columns as campaign.target._classified_sql).
 EMPTY_CLASSIFIED_SQL = SQL(
-    "SELECT NULL::integer AS partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until WHERE FALSE"
+    "SELECT NULL::integer AS partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until, "
+    "NULL::varchar AS tz WHERE FALSE"
 )
 
 # Local send times: the allowed weekdays of an action, fields in ISO order (Monday 1 ... Sunday 7),

@@ -193,13 +193,16 @@ class CampaignTarget(models.Model):
             )
             for index, target in enumerate(self)
         ]
-        return SQL(" UNION ALL ").join(parts) if parts else SQL("SELECT NULL::integer, NULL::integer WHERE FALSE")
+        if not parts:
+            return SQL("SELECT NULL::integer AS target_id, NULL::integer AS partner_id WHERE FALSE")
+        return SQL(" UNION ALL ").join(parts)
 
     def _classified_sql(self, channel, action=None, contacts_sql=None):
-        """SQL of (partner_id, reason, held_until) for every distinct contact of the targets,
+        """SQL of (partner_id, reason, held_until, tz) for every distinct contact of the targets,
         ``reason`` being NULL for the contacts that will be reached and an EXCLUSION_REASONS key for
         the others, ``held_until`` the date before which a contact to reach must not be (a
-        pressure cap), else NULL.
+        pressure cap), else NULL, ``tz`` the contact's time zone when the action sends at local
+        time (``_classified_zone_sql``), else NULL.
         Everything happens in PostgreSQL: no contact is loaded in Python. Channels that reach no
         contact (AUDIENCE_LESS_CHANNELS: web links) give no row.
 
@@ -246,14 +249,18 @@ class CampaignTarget(models.Model):
         # the duplicates' CASE), and with it the touchpoint look-ups. The campaign's unsubscribed
         # contacts and the action's reached ones are read once each (a hashed IN), not looked up
         # per contact: over 100,000 touchpoints of the campaign, 3 x 73,333 index scans were 60 %
-        # of the classification.
+        # of the classification. The contacts are made distinct by grouping on the partner's key
+        # after the join (the other columns depend on it): PostgreSQL then estimates their number
+        # from the contacts' statistics, where a DISTINCT over the targets' union was estimated at
+        # 200 rows, and every step after it (the look-ups of the contacts, the caps, the local
+        # times) was planned for 200 rows instead of 73,333 (Roi0 alone: 350 ms -> 275 ms).
         classified = SQL(
             """
             WITH contacts AS (
-                SELECT DISTINCT u.partner_id FROM (%(union)s) AS u(partner_id) WHERE u.partner_id IS NOT NULL
+                SELECT u.partner_id FROM (%(union)s) AS u(partner_id)
             ),
             checked AS MATERIALIZED (
-                SELECT p.id AS partner_id, %(address)s AS address,
+                SELECT p.id AS partner_id, %(address)s AS address, %(zone)s AS tz,
                        CASE WHEN NOT p.active THEN 'archived'
                             WHEN %(no_address)s THEN 'no_address'
                             WHEN %(blacklisted)s THEN 'blacklisted'
@@ -262,15 +269,16 @@ class CampaignTarget(models.Model):
                        END AS reason
                   FROM contacts c
                   JOIN res_partner p ON p.id = c.partner_id
+              GROUP BY p.id
             ),
             ranked AS (
-                SELECT partner_id, reason,
+                SELECT partner_id, reason, tz,
                        CASE WHEN reason IS NULL
                             THEN row_number() OVER (PARTITION BY reason IS NULL, address ORDER BY partner_id)
                             ELSE 1 END AS rank
                   FROM checked
             )
-            SELECT partner_id, CASE WHEN rank > 1 THEN 'duplicate' ELSE reason END AS reason FROM ranked
+            SELECT partner_id, CASE WHEN rank > 1 THEN 'duplicate' ELSE reason END AS reason, tz FROM ranked
             """,
             union=contacts_sql
             if contacts_sql is not None
@@ -280,11 +288,17 @@ class CampaignTarget(models.Model):
             blacklisted=blacklisted,
             opted_out=opted_out,
             already=already,
+            zone=self._classified_zone_sql(action),
         )
         # hold-out (control group): on the same rows, so that it is one more exclusion reason; then
         # the company's marketing pressure caps on the contacts left (a held_until column)
         classified = self._holdout_sql(classified, campaign, action)
         return self._pressure_sql(classified, campaign, channel, action)
+
+    def _classified_zone_sql(self, action):
+        """SQL expression of the classified contact's time zone (``p``: the contact), carried in the
+        ``tz`` column of the classification: none here (see models/campaign_local_time.py)."""
+        return SQL("NULL::varchar")
 
     def _audience_stats(self, channel, action=None):
         """Figures of the *Calculate* button for the targets ``self`` of one campaign and a channel,

@@ -59,7 +59,7 @@ class CampaignTarget(models.Model):
 
     @api.model
     def _holdout_sql(self, classified, campaign, action=None):
-        """Wrap the (partner_id, reason) rows ``classified`` so that the hold-out share of the
+        """Wrap the (partner_id, reason, tz) rows ``classified`` so that the hold-out share of the
         campaign (else of the action) gets the reason 'held_out' (see HOLDOUT_HELP)."""
         if campaign.holdout_share:
             share, scope, key = campaign.holdout_share, SQL("tp.campaign_id = %s", campaign.id), f"c{campaign.id}"
@@ -81,7 +81,7 @@ class CampaignTarget(models.Model):
               GROUP BY tp.partner_id
             ),
             marked AS (
-                SELECT b.partner_id, b.reason,
+                SELECT b.partner_id, b.reason, b.tz,
                        COALESCE(p.held, FALSE) AS held,
                        COALESCE(p.treated, FALSE) AS treated,
                        hashtext(%(key)s || '-' || b.partner_id::text) AS h
@@ -100,7 +100,7 @@ class CampaignTarget(models.Model):
                   FROM marked m
             )
             SELECT partner_id,
-                   CASE WHEN held OR rank <= fill THEN 'held_out' ELSE reason END AS reason
+                   CASE WHEN held OR rank <= fill THEN 'held_out' ELSE reason END AS reason, tz
               FROM counted
             """,
             classified=classified,

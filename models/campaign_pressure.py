@@ -145,31 +145,51 @@ class CampaignPressureCap(models.Model):
             )
         if company.campaign_pressure_count_mailings:
             parts.append(self._mailing_traces_sql(since))
-        rules = SQL(", ").join(
-            SQL("(%s, %s::varchar, %s, %s)", cap.id, cap.channel or None, PRESSURE_SPAN_DAYS[cap.period], cap.limit)
-            for cap in self
-        )
+        # per contact, the dates of the messages each cap counts (one hashed aggregate over the
+        # window's messages, no sort); the N-th latest is then picked out of the contacts' few
+        # dates, for the contacts at a cap's count only. A ranking of every message per contact and
+        # cap (row_number over 132,923 rows, the sort spilled to disk) took 0.25-0.35 s of Roi0's
+        # classification at 100,000 contacts, this 0.1-0.15 s.
+        dates, over, release = [], [], []
+        for index, cap in enumerate(self):
+            counted = SQL(
+                "%s AND m.d > %s",
+                SQL("m.channel = %s", cap.channel) if cap.channel else SQL("TRUE"),
+                fields.Datetime.subtract(now, days=PRESSURE_SPAN_DAYS[cap.period]),
+            )
+            column = SQL.identifier(f"d{index}")
+            dates.append(SQL("array_agg(m.d) FILTER (WHERE %s) AS %s", counted, column))
+            over.append(SQL("cardinality(%s) >= %s", column, cap.limit))
+            release.append(
+                SQL(
+                    """CASE WHEN cardinality(%(column)s) >= %(limit)s
+                            THEN (SELECT x FROM unnest(%(column)s) AS x ORDER BY x DESC OFFSET %(skip)s LIMIT 1)
+                                 + make_interval(days => %(days)s) END""",
+                    column=column,
+                    limit=cap.limit,
+                    skip=cap.limit - 1,
+                    days=PRESSURE_SPAN_DAYS[cap.period],
+                )
+            )
         return SQL(
             """
             WITH pressure_partners AS MATERIALIZED (
                 SELECT pp.partner_id FROM (%(partners)s) AS pp(partner_id) WHERE pp.partner_id IS NOT NULL
             ),
             messages AS MATERIALIZED (%(messages)s),
-            rules(id, channel, days, lim) AS (VALUES %(rules)s),
-            ranked AS (
-                SELECT m.partner_id, r.lim, m.d + make_interval(days => r.days) AS release,
-                       row_number() OVER (PARTITION BY m.partner_id, r.id ORDER BY m.d DESC) AS n
+            dated AS (
+                SELECT m.partner_id, %(dates)s
                   FROM messages m
-                  JOIN pressure_partners pp ON pp.partner_id = m.partner_id
-                  JOIN rules r ON (r.channel IS NULL OR r.channel = m.channel)
-                              AND m.d > %(now)s::timestamp - make_interval(days => r.days)
+                 WHERE m.partner_id IN (SELECT partner_id FROM pressure_partners)
+              GROUP BY m.partner_id
             )
-            SELECT partner_id, MAX(release) AS release FROM ranked WHERE n = lim GROUP BY partner_id
+            SELECT partner_id, GREATEST(%(release)s) AS release FROM dated WHERE %(over)s
             """,
             partners=partners,
             messages=SQL(" UNION ALL ").join(parts),
-            rules=rules,
-            now=now,
+            dates=SQL(", ").join(dates),
+            release=SQL(", ").join(release),
+            over=SQL(" OR ").join(over),
         )
 
     @api.model
@@ -257,13 +277,13 @@ class CampaignTarget(models.Model):
 
     @api.model
     def _pressure_sql(self, classified, campaign, channel, action=None, now=None):
-        """Wrap the (partner_id, reason) rows ``classified`` with the company's pressure caps: a
+        """Wrap the (partner_id, reason, tz) rows ``classified`` with the company's pressure caps: a
         contact to reach who is over a cap gets the reason 'pressure' when the action excludes
         such contacts, else a ``held_until`` date (the column is NULL for everyone else). Without
         an action (the campaign's Calculate), such contacts count as held."""
         caps = self.env["campaign.pressure.cap"]._caps_for(campaign.company_id, channel)
         if not caps:
-            return SQL("SELECT c.partner_id, c.reason, NULL::timestamp AS held_until FROM (%s) AS c", classified)
+            return SQL("SELECT c.partner_id, c.reason, NULL::timestamp AS held_until, c.tz FROM (%s) AS c", classified)
         now = now or fields.Datetime.now()
         over = caps._over_sql(SQL("SELECT partner_id FROM base WHERE reason IS NULL"), now, campaign.pressure_priority)
         exclude = bool(action) and action.pressure_mode == "exclude"
@@ -274,7 +294,8 @@ class CampaignTarget(models.Model):
             SELECT b.partner_id,
                    CASE WHEN b.reason IS NULL AND o.release IS NOT NULL AND %(exclude)s THEN 'pressure'
                         ELSE b.reason END AS reason,
-                   CASE WHEN b.reason IS NULL AND NOT %(exclude)s THEN o.release END AS held_until
+                   CASE WHEN b.reason IS NULL AND NOT %(exclude)s THEN o.release END AS held_until,
+                   b.tz
               FROM base b LEFT JOIN over o ON o.partner_id = b.partner_id
             """,
             classified=classified,
