@@ -161,6 +161,11 @@ class CampaignTouchpoint(models.Model):
         f"(campaign_id, partner_id) WHERE state IN {CARRIED_STATES} AND {RESPONDED_CONDITION}"
     )
 
+    # The campaign's unsubscribed contacts, read by every classification of its audience
+    # (campaign.target._classified_sql) from this index alone: read from the table, Roi0's 33,333
+    # were 17,241 pages and 60-110 ms of the classification of 100,000 contacts.
+    _campaign_unsubscribed_idx = models.Index("(campaign_id, partner_id) WHERE state = 'unsubscribed'")
+
     def init(self):
         # The analysis sums the touchpoints per action and day (campaign.analysis.report): without
         # these statistics PostgreSQL guesses one group per touchpoint and sorts them all on disk.

@@ -130,6 +130,15 @@ class TestAudience(CampaignCase):
             self.assertEqual(self.campaign.audience_size, first["audience_size"] - 1)
             self.assertEqual(len(classifications), 5, "a transaction that has written classifies each time")
 
+    def test_no_target_classifies_nobody(self):
+        """An action of a campaign without targets classifies nobody (the union of no target has
+        the columns of a union of targets)."""
+        campaign = self._campaign("NoTarget")
+        action = self._email_action(campaign)
+        self.env.flush_all()
+        self.env.cr.execute(self.env["campaign.target"]._classified_sql("email", action))
+        self.assertEqual(self.env.cr.fetchall(), [])
+
     def test_once_per_contact(self):
         stats = self.action._audience_stats()
         self.assertEqual(stats["excluded"]["already_reached"], 1)

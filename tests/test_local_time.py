@@ -64,6 +64,15 @@ class TestLocalTime(CampaignCase):
         self.assertEqual({state for state, _date in self._by_contact().values()}, {"queued"})
         self.assertEqual(self.action.run_ids.state, "done")
 
+    def test_unknown_time_zone_falls_back_to_the_country(self):
+        """A time zone PostgreSQL does not know (written by SQL, as an import script may) counts
+        as none: the contact gets its country's, and the run does not fail."""
+        self.env.cr.execute("UPDATE res_partner SET tz = 'Mars/Olympus_Mons' WHERE id = %s", [self.tokyo.id])
+        self.tokyo.invalidate_recordset(["tz"])
+        self._launch_at(datetime(2027, 1, 5, 8, 0))
+        self.assertEqual(self._by_contact()[self.tokyo], ("queued", False), "17:00 in Tokyo, by its country")
+        self.assertEqual(self._by_contact()[self.newyork], ("planned", datetime(2027, 1, 5, 14, 0)))
+
     def test_daylight_saving_change(self):
         """Saturday 27 March 2027, 20:00 UTC (21:00 in Paris, the evening before Europe's change to
         summer time; New York changed on the 14th): too late everywhere, Sunday not allowed, so

@@ -96,7 +96,7 @@ class TestOrganisations(CampaignCase):
         )
         self.env.flush_all()
         self.env.cr.execute(self.target._classified_sql("letter", action))
-        reasons = {partner_id: reason for partner_id, reason, _held_until in self.env.cr.fetchall()}
+        reasons = {row[0]: row[1] for row in self.env.cr.fetchall()}
         # BETA and b1 have no street; a3 has none either but ACME has a full address
         self.assertEqual(
             reasons,
