@@ -81,8 +81,8 @@ class CampaignAction(models.Model):
         return tz if tz in pytz.all_timezones_set else "UTC"
 
     @api.model
-    def _local_zone_sql(self, company, partner=SQL("p")):
-        """SQL expression of the time zone of the contact ``partner`` (SQL of a res_partner alias):
+    def _local_zone_sql(self, company):
+        """SQL expression of the time zone of the contact ``p`` (the res_partner alias of the query):
         its own when PostgreSQL knows it, else its country's first (pytz.country_timezones), else the
         company's. No join: the known names are a hashed list, the countries' zones an array indexed
         by the country's id (joins to the zones made PostgreSQL look each contact up again, 160 ms
@@ -96,9 +96,8 @@ class CampaignAction(models.Model):
                 by_country[country_id - 1] = zones[0]
         self.env["res.partner"].flush_model(["tz", "country_id"])
         return SQL(
-            """COALESCE(CASE WHEN %(partner)s.tz IN (SELECT unnest(%(known)s::varchar[])) THEN %(partner)s.tz END,
-                        (%(by_country)s::varchar[])[%(partner)s.country_id], %(company_tz)s)::varchar""",
-            partner=partner,
+            """COALESCE(CASE WHEN p.tz IN (SELECT unnest(%(known)s::varchar[])) THEN p.tz END,
+                        (%(by_country)s::varchar[])[p.country_id], %(company_tz)s)::varchar""",
             known=self._local_known_zones(),
             by_country=by_country,
             company_tz=self._local_company_tz(company),
@@ -110,7 +109,8 @@ class CampaignAction(models.Model):
         time zones are checked against them: an unknown name would fail the whole statement)."""
         key = self.env.cr.dbname
         if key not in _KNOWN_ZONES:
-            _KNOWN_ZONES[key] = sorted(name for (name,) in self.env.execute_query(SQL("SELECT name FROM pg_timezone_names")))
+            names = self.env.execute_query(SQL("SELECT name FROM pg_timezone_names"))
+            _KNOWN_ZONES[key] = sorted(name for (name,) in names)
         return _KNOWN_ZONES[key]
 
     @api.model
