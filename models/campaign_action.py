@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -669,6 +670,33 @@ class CampaignAction(models.Model):
         the previous action, nor a step of a journey: models/campaign_journey.py)."""
         self.ensure_one()
         return self._run_has_audience() and self.followup_filter == "targets"
+
+    @api.model
+    def _render_for_contacts(self, partners, subject, body, post_process=False):
+        """{partner id: (subject, body)}: a text (subject, title, SMS) and an html body (email,
+        letter, page) written for each of ``partners`` the way Odoo writes mail templates
+        (``object`` is the contact): ``{{ ... }}`` placeholders in both (in the body, those that
+        placeholders.to_qweb converts), QWeb in the body, with the rights and in the language of the
+        environment. The one renderer of the letters, the personal pages and the journey's test.
+
+        :param post_process: make the body's links absolute, as in an email
+        """
+        render = self.env["mail.render.mixin"]
+        subjects = render._render_template(subject, "res.partner", partners.ids) if subject else {}
+        bodies = {}
+        if body:
+            allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
+            bodies = render._render_template(
+                placeholders.to_qweb(body, allowed),
+                "res.partner",
+                partners.ids,
+                engine="qweb",
+                options={"post_process": post_process},
+            )
+        # output of QWeb rendering: values are escaped, the text itself is sanitized html
+        return {
+            partner.id: (subjects.get(partner.id) or "", Markup(bodies.get(partner.id) or "")) for partner in partners
+        }
 
     def _missing_placeholders(self, html, text_name):
         """The placeholders of a body (email, letter, page) that will not be replaced, as a missing item.

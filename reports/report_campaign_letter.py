@@ -12,7 +12,6 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
-from .. import placeholders
 from ..models.channels.letter import LETTER_REFERENCE_PREFIX
 from ..models.ir_actions_report import remove_page_numbers
 
@@ -84,23 +83,11 @@ class ReportCampaignLetter(models.AbstractModel):
 
     @api.model
     def _campaign_render_action_texts(self, action, touchpoints):
-        render = self.env["mail.render.mixin"]
-        partner_ids = touchpoints.partner_id.ids
-        # {{ object.name }} is replaced in the text as in the subject
-        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
-        body = placeholders.to_qweb(action.letter_body or "", allowed)
-        bodies = render._render_template(
-            body, "res.partner", partner_ids, engine="qweb", options={"post_process": True}
-        )
-        subjects = (
-            render._render_template(action.letter_subject, "res.partner", partner_ids) if action.letter_subject else {}
+        texts = self.env["campaign.action"]._render_for_contacts(
+            touchpoints.partner_id, action.letter_subject, action.letter_body, post_process=True
         )
         return {
-            touchpoint.id: {
-                "subject": subjects.get(touchpoint.partner_id.id) or "",
-                # output of QWeb rendering: values are escaped, the text itself is sanitized html
-                "body": Markup(bodies[touchpoint.partner_id.id] or ""),
-            }
+            touchpoint.id: dict(zip(("subject", "body"), texts[touchpoint.partner_id.id], strict=True))
             for touchpoint in touchpoints
         }
 

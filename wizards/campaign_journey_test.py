@@ -10,8 +10,6 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.fields import Command
 
-from .. import placeholders
-
 # Steps that Run to the End carries out at most (actions cannot follow each other in a loop: this
 # only bounds a very long journey, which Next Step then continues).
 TEST_MAX_STEPS = 50
@@ -202,31 +200,16 @@ class CampaignJourneyTest(models.TransientModel):
     # DELIVERY (called by the channels' _journey_test_deliver)
     # ------------------------------------------------------------------
     def _render_for_contact(self, subject, body):
-        """(subject, body) written for the test contact as the engine writes them for each contact:
-        ``{{ ... }}`` placeholders in both, QWeb in the body, with the rights of the user testing."""
+        """(subject, body) written for the test contact as the engine writes them for each contact
+        (campaign.action._render_for_contacts), in its language, with the rights of the user testing."""
         self.ensure_one()
         partner = self.partner_id
-        render = self._renderer()
-        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
-        body = render._render_template(
-            placeholders.to_qweb(body or "", allowed),
-            "res.partner",
-            partner.ids,
-            engine="qweb",
-            options={"post_process": True},
-        )[partner.id]
-        # output of QWeb rendering: values are escaped, the text itself is sanitized html
-        return self._render_text_for_contact(subject), Markup(body or "")
+        actions = self.env["campaign.action"].with_context(lang=partner.lang or self.env.lang)
+        return actions._render_for_contacts(partner, subject, body, post_process=True)[partner.id]
 
     def _render_text_for_contact(self, text):
-        """A text (subject, SMS) with ``{{ ... }}`` placeholders written for the test contact."""
-        self.ensure_one()
-        if not text:
-            return ""
-        return self._renderer()._render_template(text, "res.partner", self.partner_id.ids)[self.partner_id.id] or ""
-
-    def _renderer(self):
-        return self.env["mail.render.mixin"].with_context(lang=self.partner_id.lang or self.env.lang)
+        """A text (SMS) with ``{{ ... }}`` placeholders written for the test contact."""
+        return self._render_for_contact(text, False)[0]
 
     def _test_email_address(self, action):
         address = tools.email_normalize(self.email_to or "")

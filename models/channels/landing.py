@@ -11,7 +11,6 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, consteq, hmac, is_html_empty, plaintext2html
 
-from ... import placeholders
 from ...const import CARRIED_STATES
 
 # What the personal pages of a landing action show (their cached copies are made again when it changes).
@@ -282,15 +281,8 @@ class CampaignTouchpoint(models.Model):
         self.ensure_one()
         action = self.action_id
         partner = self.partner_id
-        renderer = self.env["mail.render.mixin"].with_context(lang=partner.lang or self.env.context.get("lang"))
-        title = renderer._render_template(
-            action.landing_title or "", "res.partner", partner.ids, engine="inline_template"
-        )[partner.id]
-        # {{ object.name }} is replaced in the content as in the title
-        allowed = self.env["mailing.mailing"]._campaign_placeholder_allowed
-        content = placeholders.to_qweb(action.landing_body or "", allowed)
-        body = renderer._render_template(content, "res.partner", partner.ids, engine="qweb")[partner.id]
-        return title, body
+        actions = self.env["campaign.action"].with_context(lang=partner.lang or self.env.context.get("lang"))
+        return actions._render_for_contacts(partner, action.landing_title, action.landing_body)[partner.id]
 
     def _landing_convert(self, values):
         """Create the lead of a reply to the page's form and mark the touchpoint converted. At most
