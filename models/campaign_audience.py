@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -6,6 +8,10 @@ from ..const import AUDIENCE_LESS_CHANNELS, EMPTY_CLASSIFIED_SQL, NOT_REACHED_ST
 # Key of the cursor's cache (``cr.cache``) holding the rows of the audience classifications made in
 # its transaction: {(SQL code, parameters): (snapshot, rows)} (see ``_audience_rows``).
 _AUDIENCE_MEMO = "campaign_manager.audience_rows"
+# Key of the cursor's cache holding, while a screen shows several figures of one audience
+# (``_audience_pinned``), the rows of the classifications made since it began and the ids of the
+# targets already brought up to date: {"rows": {(SQL code, parameters): rows}, "prepared": set()}.
+_AUDIENCE_PINNED = "campaign_manager.audience_pinned"
 
 
 class CampaignTarget(models.Model):
@@ -313,8 +319,32 @@ class CampaignTarget(models.Model):
             ``_audience_figures``)
         """
         if self and channel not in AUDIENCE_LESS_CHANNELS:
-            self._prepare_for_run()
+            pinned = self.env.cr.cache.get(_AUDIENCE_PINNED)
+            if pinned is None or not set(self.ids) <= pinned["prepared"]:
+                self._prepare_for_run()
+                if pinned is not None:
+                    pinned["prepared"].update(self.ids)
         return self._audience_figures(channel, action=action)
+
+    @api.model
+    @contextmanager
+    def _audience_pinned(self):
+        """Within the block, a classification whose SQL was already executed in the block is read
+        from its first execution, and targets already brought up to date for a run are not again,
+        even once the transaction has written: for the screens that show several figures of one
+        audience in one request after saving something (the order's launch step: the campaign's
+        figures then each starting action's, usually the same classification). The block writes
+        nothing a classification reads once it has classified (only its own wizards and their
+        lines; bringing the targets up to date again would change nothing): callers see to it."""
+        cache = self.env.cr.cache
+        if _AUDIENCE_PINNED in cache:  # already within such a block
+            yield
+            return
+        cache[_AUDIENCE_PINNED] = {"rows": {}, "prepared": set()}
+        try:
+            yield
+        finally:
+            cache.pop(_AUDIENCE_PINNED, None)
 
     def _audience_figures(self, channel, action=None):
         """The *Calculate* figures of the targets ``self`` (of one campaign) as their sources stand,
@@ -377,9 +407,12 @@ class CampaignTarget(models.Model):
         data the transaction sees; the rows are kept with the transaction's PostgreSQL snapshot and
         only while it has written nothing (see ``_audience_snapshot``), so that a change made since
         by the transaction itself, by the ORM or in SQL, is always seen."""
+        key = (query.code, repr(query.params))
+        pinned = self.env.cr.cache.get(_AUDIENCE_PINNED)
+        if pinned is not None and key in pinned["rows"]:
+            return pinned["rows"][key]
         snapshot = self._audience_snapshot()
         memo = self.env.cr.cache.setdefault(_AUDIENCE_MEMO, {})
-        key = (query.code, repr(query.params))
         if snapshot is not None and memo.get(key, (None,))[0] == snapshot:
             return memo[key][1]
         # PostgreSQL's JIT compiles this one-off statement for longer than it runs (10 s of compilation
@@ -392,6 +425,8 @@ class CampaignTarget(models.Model):
             memo.clear()
         else:
             memo[key] = (snapshot, rows)
+        if pinned is not None:
+            pinned["rows"][key] = rows
         return rows
 
     def _audience_snapshot(self):

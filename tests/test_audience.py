@@ -130,6 +130,46 @@ class TestAudience(CampaignCase):
             self.assertEqual(self.campaign.audience_size, first["audience_size"] - 1)
             self.assertEqual(len(classifications), 5, "a transaction that has written classifies each time")
 
+    def test_order_launch_step_classifies_once(self):
+        """The order's launch step shows the campaign's figures and each starting action's: with
+        two email actions on the same targets, one classification (three before), the figures
+        unchanged; the list's subscriber without a contact gets one contact, once."""
+        campaign = self._campaign("Pinned", order_step="launch")
+        self._manual_target(campaign, self.a[5:], name="Picked")
+        self.env["campaign.target"].create(
+            {
+                "campaign_id": campaign.id,
+                "name": "List",
+                "source": "mailing_list",
+                "mailing_list_ids": [(4, self.mailing_list.id)],
+            }
+        )
+        first, second = self._email_action(campaign, name="First"), self._email_action(campaign, name="Second")
+        cursor = self.env.cr
+        classifications = []
+        real_execute = cursor.execute
+
+        def execute(query, *args, **kwargs):
+            if "audience_rows AS MATERIALIZED" in str(getattr(query, "code", query)):
+                classifications.append(query)
+            return real_execute(query, *args, **kwargs)
+
+        with patch.object(cursor, "execute", side_effect=execute):
+            action = campaign.action_order()
+            order = self.env["campaign.campaign.order"].browse(action["res_id"])
+            lines = {line.action_id: line.final for line in order.launch_id.line_ids}
+            self.assertEqual(len(classifications), 1, "the campaign's figures and its two actions': one")
+            # once the step is shown, a transaction that has written classifies each time again
+            targets = campaign.target_ids
+            final = targets._audience_figures("email")["final"]
+            before = len(classifications)
+            targets._audience_figures("email")
+            self.assertEqual(len(classifications), before + 1)
+        self.assertEqual(order.step, "launch")
+        self.assertEqual(lines, {first: final, second: final})
+        self.assertEqual(order.final, final)
+        self.assertEqual(self.env["res.partner"].search_count([("email", "=", "c0@example.com")]), 1)
+
     def test_no_target_classifies_nobody(self):
         """An action of a campaign without targets classifies nobody (the union of no target has
         the columns of a union of targets)."""

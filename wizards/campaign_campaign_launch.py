@@ -40,23 +40,25 @@ class CampaignCampaignLaunch(models.TransientModel):
 
     @api.depends("campaign_id")
     def _compute_line_ids(self):
-        for wizard in self:
-            commands = [fields.Command.clear()]
-            for action in wizard._starting_actions():
-                stats = action._audience_stats() if action._run_has_audience() else {}
-                excluded = stats.get("excluded", {})
-                commands.append(
-                    fields.Command.create(
-                        {
-                            "action_id": action.id,
-                            "total": stats.get("total", 0),
-                            "duplicates": stats.get("duplicates", 0),
-                            "excluded": sum(excluded.values()),
-                            "final": stats.get("final", 0),
-                        }
+        # the starting actions of one channel and the same targets are usually one classification
+        with self.env["campaign.target"]._audience_pinned():
+            for wizard in self:
+                commands = [fields.Command.clear()]
+                for action in wizard._starting_actions():
+                    stats = action._audience_stats() if action._run_has_audience() else {}
+                    excluded = stats.get("excluded", {})
+                    commands.append(
+                        fields.Command.create(
+                            {
+                                "action_id": action.id,
+                                "total": stats.get("total", 0),
+                                "duplicates": stats.get("duplicates", 0),
+                                "excluded": sum(excluded.values()),
+                                "final": stats.get("final", 0),
+                            }
+                        )
                     )
-                )
-            wizard.line_ids = commands
+                wizard.line_ids = commands
 
     @api.depends("campaign_id")
     def _compute_missing(self):

@@ -204,11 +204,14 @@ class CampaignCampaignOrder(models.TransientModel):
         }.get(self.step)
         if save:
             save()
-        self._raise_if_missing(self._missing_for_step(self.step))
-        next_step = WIZARD_STEP_KEYS[WIZARD_STEP_KEYS.index(self.step) + 1]
-        self.campaign_id._reach_order_step(next_step)
-        self.step = next_step
-        self._enter_step()
+        # from here, nothing the audience depends on is written: the next step's figures are
+        # those of the same classifications (campaign.target._audience_pinned)
+        with self.env["campaign.target"]._audience_pinned():
+            self._raise_if_missing(self._missing_for_step(self.step))
+            next_step = WIZARD_STEP_KEYS[WIZARD_STEP_KEYS.index(self.step) + 1]
+            self.campaign_id._reach_order_step(next_step)
+            self.step = next_step
+            self._enter_step()
         return True  # the web client reloads the order where it is: its breadcrumb entry stays one
 
     def action_back(self):
@@ -307,17 +310,21 @@ class CampaignCampaignOrder(models.TransientModel):
         }
 
     def _enter_step(self):
-        """Prepare what the step shows: figures, lines of actions, launch figures."""
+        """Prepare what the step shows: figures, lines of actions, launch figures (the campaign's
+        and each starting action's: one classification when they are the same)."""
         self.ensure_one()
         if self.step == "contacts":
             self._refresh_counts()
         elif self.step in ("media", "schedule"):
             self._refresh_lines()
         elif self.step == "launch":
-            self._refresh_counts()
-            self.launch_id = self.env["campaign.campaign.launch"].create(
-                {"campaign_id": self.campaign_id.id, "mode": "planned"}
-            )
+            with self.env["campaign.target"]._audience_pinned():
+                self._refresh_counts()
+                self.launch_id = self.env["campaign.campaign.launch"].create(
+                    {"campaign_id": self.campaign_id.id, "mode": "planned"}
+                )
+                # its lines computed now, within the block, rather than when the request is flushed
+                self.launch_id.flush_recordset(["line_ids"])
 
     def _raise_if_missing(self, missing):
         if missing:
