@@ -77,6 +77,19 @@ class TestAudience(CampaignCase):
         )
         self.assertEqual(stats["final"], 11)
 
+    def _counting_classifications(self):
+        """A list that receives each classification of an audience run on the test's cursor, and
+        the ``execute`` to patch the cursor with."""
+        classifications = []
+        real_execute = self.env.cr.execute
+
+        def execute(query, *args, **kwargs):
+            if "audience_rows AS MATERIALIZED" in str(getattr(query, "code", query)):
+                classifications.append(query)
+            return real_execute(query, *args, **kwargs)
+
+        return classifications, execute
+
     def test_audience_classified_once_per_request(self):
         """Issue 17: the campaign form's audience fields, its KPI banner and the figures of its
         targets read in one request classify the audience once, also when the request reads them
@@ -84,15 +97,8 @@ class TestAudience(CampaignCase):
         classifies again, and sees its change. The test's transaction has written (its set-up), so
         that a request which has not is simulated by the snapshot it reads."""
         Target = type(self.env["campaign.target"])
+        classifications, execute = self._counting_classifications()
         cursor = self.env.cr
-        classifications = []
-        real_execute = cursor.execute
-
-        def execute(query, *args, **kwargs):
-            if "audience_rows AS MATERIALIZED" in str(getattr(query, "code", query)):
-                classifications.append(query)
-            return real_execute(query, *args, **kwargs)
-
         form = {"audience_channel": {}, "audience_size": {}, "audience_excluded": {}, "audience_figures": {}}
         targets = {"name": {}, "recipient_count": {}, "reachable_count": {}, "excluded_count": {}}
         with patch.object(cursor, "execute", side_effect=execute):
@@ -145,15 +151,8 @@ class TestAudience(CampaignCase):
             }
         )
         first, second = self._email_action(campaign, name="First"), self._email_action(campaign, name="Second")
+        classifications, execute = self._counting_classifications()
         cursor = self.env.cr
-        classifications = []
-        real_execute = cursor.execute
-
-        def execute(query, *args, **kwargs):
-            if "audience_rows AS MATERIALIZED" in str(getattr(query, "code", query)):
-                classifications.append(query)
-            return real_execute(query, *args, **kwargs)
-
         with patch.object(cursor, "execute", side_effect=execute):
             action = campaign.action_order()
             order = self.env["campaign.campaign.order"].browse(action["res_id"])
