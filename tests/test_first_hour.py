@@ -153,6 +153,9 @@ class TestFirstHour(TourCase):
         buttons and the action opened from it keep the breadcrumbs' names whole."""
         campaign = self._campaign("FirstHourSpringCollection2027")
         self._audience_targets(campaign)
+        self.env["campaign.target"].create(
+            {"campaign_id": campaign.id, "source": "manual", "partner_ids": [(6, 0, self.vips.ids)]}
+        )
         self._email_action(campaign, name="Spring collection preview")
         # launched and started: the Touchpoints and Runs buttons too, 8 in all for this user
         self.env["campaign.campaign.launch"].create({"campaign_id": campaign.id, "mode": "now"}).action_launch()
@@ -167,4 +170,10 @@ class TestFirstHour(TourCase):
         campaign = self._campaign("PremiereHeure")
         targets = self._audience_targets(campaign, env=self.env(user=self.user, context={"lang": "fr_FR"}))
         self.assertEqual(targets.mapped("name"), ["FH Newsletter", "Étiquettes : FH VIP"])
+        # as wide as where the chatter goes beside the form, the French labels being the longest
+        self.browser_size = "1440x900"
+        # a hand-picked target too ("Sélection manuelle")
+        self.env["campaign.target"].create(
+            {"campaign_id": campaign.id, "source": "manual", "partner_ids": [(6, 0, self.vips.ids)]}
+        )
         self.start_tour(self._form_url(campaign), "campaign_names_fr_tour", login="fh_user")

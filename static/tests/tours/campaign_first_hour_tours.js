@@ -29,6 +29,13 @@ const cutTexts = (selector) =>
         .filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1)
         .map((el) => el.textContent.trim());
 
+/** The targets' list of the campaign form: no value cut (their source, kind and reach in full). */
+const targetsNotCut = (content) =>
+    expect(content, '.o_form_view div[name="target_ids"] td[name="source"]', () =>
+        cutTexts('.o_form_view div[name="target_ids"] td.o_data_cell, .o_form_view div[name="target_ids"] td.o_data_cell span')
+            .join(", ")
+    );
+
 // 1. Editing content from the order comes back to the same step.
 registry.category("web_tour.tours").add("campaign_order_return_tour", {
     steps: () => [
@@ -169,6 +176,7 @@ registry.category("web_tour.tours").add("campaign_names_tour", {
             content: "and a mailing list target after the list",
             trigger: '.o_form_view div[name="target_ids"] td[name="name"]:contains(FH Newsletter)',
         },
+        targetsNotCut("Each target's source, kind and reach are shown in full"),
         expect(
             "The campaign's name fits in the breadcrumb",
             ".o_breadcrumb .o_last_breadcrumb_item:contains(FirstHourSpringCollection2027)",
@@ -243,6 +251,7 @@ const breadcrumbsNotCut = (content, trigger) =>
 
 registry.category("web_tour.tours").add("campaign_wide_breadcrumbs_tour", {
     steps: () => [
+        targetsNotCut("Beside the chatter, each target's source, kind and reach are shown in full"),
         breadcrumbsNotCut(
             "The campaign's name is not cut in the breadcrumbs",
             ".o_breadcrumb .o_last_breadcrumb_item:contains(FirstHourSpringCollection2027)"
@@ -286,6 +295,7 @@ registry.category("web_tour.tours").add("campaign_names_fr_tour", {
             content: "A target named after its filter, in French",
             trigger: '.o_form_view div[name="target_ids"] td[name="name"]:contains(Étiquettes : FH VIP)',
         },
+        targetsNotCut("Each target's source, kind and reach in French, shown in full"),
         {
             content: "Back to the list of campaigns",
             trigger: ".o_breadcrumb .breadcrumb-item a:contains(Campagnes)",
