@@ -2,9 +2,10 @@ from datetime import date
 
 from odoo.addons.mail.tests.common import MockEmail
 from odoo.addons.sms.tests.common import MockSMS
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import CampaignHttpCase, RpcError
+from .tour_common import TourCase
 
 TEST_EMAIL = "tester@example.com"
 TEST_MOBILE = "+33 6 99 88 77 66"
@@ -237,3 +238,42 @@ class TestJourneyTestMode(CampaignHttpCase, MockEmail, MockSMS):
         with self.assertRaises(RpcError) as caught:
             self.call_kw(self.user_marketing, "campaign.journey.test", "action_next_step", [[test_id]])
         self.assertIn("The next step must be an action of the campaign under test.", caught.exception.message)
+
+
+@tagged("post_install", "-at_install")
+class TestJourneyTestModeTour(TourCase):
+    """The test mode in a real browser, as a plain campaign user: its list of steps shows a long step
+    name in full."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user = new_test_user(
+            cls.env, login="tour_tester", name="Théo Tester", groups="campaign_manager.group_campaign_user"
+        )
+        cls.env["res.partner"].create({"name": "Tess Tester", "email": "tess@example.com"})
+        env = cls.env(user=cls.user)
+        cls.campaign = env["campaign.campaign"].create({"name": "TestModeTour", "user_id": cls.user.id})
+        newsletter = env["mailing.list"].create({"name": "Tour newsletter"})
+        env["campaign.trigger"].create(
+            {"campaign_id": cls.campaign.id, "trigger_type": "mailing_list", "mailing_list_id": newsletter.id}
+        )
+        env["campaign.action"].create(
+            {
+                "campaign_id": cls.campaign.id,
+                "name": "Call the customers who asked for the spring catalogue",
+                "channel": "task",
+                "schedule_type": "entry",
+            }
+        )
+
+    def test_steps_list_names_each_step_in_full(self):
+        self.start_tour(
+            f"/odoo/action-campaign_manager.campaign_campaign_action/{self.campaign.id}",
+            "campaign_journey_test_steps_tour",
+            login=self.user.login,
+        )
+        self.assertEqual(
+            self.env["campaign.journey.test"].search([("campaign_id", "=", self.campaign.id)]).line_ids.result,
+            "shown",
+        )

@@ -396,3 +396,32 @@ class TestPressureWorkers(CommittedWorkersCase):
             releases = [row[0] for row in cr.fetchall()]
             week, now = timedelta(days=7), odoo_fields.Datetime.now()
             self.assertTrue(all(self.start + week <= release <= now + week for release in releases), releases)
+
+
+@tagged("post_install", "-at_install")
+class TestPressureCapsList(CampaignHttpCase):
+    """The caps' list in a browser, as a marketing manager: the all-channel cap says so, in English
+    and in French (its cell was blank)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["campaign.pressure.cap"].create(
+            [
+                {"channel": "email", "period": "week", "limit": 2},
+                {"channel": False, "period": "week", "limit": 3},
+            ]
+        )
+
+    def _list_url(self):
+        action = self.env.ref("campaign_manager.campaign_pressure_cap_action")
+        return f"/odoo/action-{action.id}"
+
+    def test_all_channel_cap_named(self):
+        self.start_tour(self._list_url(), "campaign_pressure_caps_list_tour", login=self.user_manager.login)
+
+    def test_all_channel_cap_named_in_french(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["base", "campaign_manager"], ["fr_FR"], overwrite=True)
+        self.user_manager.lang = "fr_FR"
+        self.start_tour(self._list_url(), "campaign_pressure_caps_list_fr_tour", login=self.user_manager.login)
