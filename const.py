@@ -173,3 +173,9 @@ LOCAL_WEEKDAY_FIELDS = (
     "local_sunday",
 )
 LOCAL_SLOT_SEARCH_DAYS = 31
+
+# The order in which a delivery batch's claimed touchpoints are admitted (campaign.engine's
+# ``_claim_steps``), each step taking what the steps before it left: the contacts who left the
+# journey are dropped first, so that neither their local time nor the caps count them; the local
+# send time puts off the others before the caps count what goes now.
+CLAIM_STEP_SEQUENCE = {"journey": 10, "local_time": 20, "pressure": 30}

@@ -3,6 +3,7 @@ import random
 import time
 from contextlib import contextmanager
 from datetime import timedelta
+from operator import itemgetter
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
@@ -557,9 +558,20 @@ class CampaignEngine(models.AbstractModel):
 
     def _claim_admit(self, run, touchpoint_ids, now):
         """The touchpoints among ``touchpoint_ids`` (planned, locked by this transaction) that may
-        be carried out now; the others are put off (``date_not_before``) or excluded here, in SQL.
-        Extended by the marketing pressure caps and the local send times."""
-        return touchpoint_ids
+        be carried out now; the others are put off (``date_not_before``), excluded or cancelled, in
+        SQL, by the steps of ``_claim_steps`` in their order, each on what the ones before it left."""
+        for _sequence, step in sorted(self._claim_steps(run), key=itemgetter(0)):
+            if not touchpoint_ids:
+                break
+            touchpoint_ids = step(run, touchpoint_ids, now)
+        return list(touchpoint_ids)
+
+    def _claim_steps(self, run):
+        """The steps admitting the claimed touchpoints of ``run``: (sequence, method) pairs, the
+        sequence from ``CLAIM_STEP_SEQUENCE``, each method taking and returning touchpoint ids as
+        ``_claim_admit``. Extended by the journeys, the local send times and the pressure caps;
+        the order is the sequences', not the modules' import order."""
+        return []
 
     def _send_quota(self, run, batch_size):
         """How many touchpoints this batch of the run may carry out under the campaign's and the

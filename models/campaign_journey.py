@@ -3,7 +3,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..const import FOLLOWUP_CONDITIONS, NOT_REACHED_STATES
+from ..const import CLAIM_STEP_SEQUENCE, FOLLOWUP_CONDITIONS, NOT_REACHED_STATES
 
 # A follow-up "of its targets" in a journey: the contacts whose previous step was handed over
 # (queued for the delivery workers, sent, done...), not those it failed or is still to carry out.
@@ -185,16 +185,15 @@ class CampaignEngine(models.AbstractModel):
         )
         self.env["campaign.enrolment"].invalidate_model()
 
-    def _claim_admit(self, run, touchpoint_ids, now):
-        # the contacts who left the journey (or reached its goal) since their step was generated
-        # first, so that the caps and send times only count those who stay
+    def _claim_steps(self, run):
+        # the contacts who left the journey (or reached its goal) since their step was generated,
+        # first: the caps and send times only count those who stay
+        steps = super()._claim_steps(run)
         if run.action_id._is_journey_step():
-            touchpoint_ids = self._journey_drop_gone(run, touchpoint_ids)
-            if not touchpoint_ids:
-                return []
-        return super()._claim_admit(run, touchpoint_ids, now)
+            steps.append((CLAIM_STEP_SEQUENCE["journey"], self._journey_drop_gone))
+        return steps
 
-    def _journey_drop_gone(self, run, touchpoint_ids):
+    def _journey_drop_gone(self, run, touchpoint_ids, now=None):
         """The claimed touchpoints of contacts still in the journey: the goal of those who reached it
         since the step was generated is recorded, and their touchpoints (and those of contacts who
         left) are cancelled, in the batch's transaction: no further step reaches them."""

@@ -11,7 +11,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..const import LOCAL_SLOT_SEARCH_DAYS, LOCAL_WEEKDAY_FIELDS
+from ..const import CLAIM_STEP_SEQUENCE, LOCAL_SLOT_SEARCH_DAYS, LOCAL_WEEKDAY_FIELDS
 
 # time zone names known by PostgreSQL, by database (see CampaignAction._local_known_zones)
 _KNOWN_ZONES = {}
@@ -249,33 +249,35 @@ class CampaignEngine(models.AbstractModel):
             return classified
         return action._local_slot_sql(classified, run.date_planned or now, now)
 
-    def _claim_admit(self, run, touchpoint_ids, now):
+    def _claim_steps(self, run):
+        steps = super()._claim_steps(run)
+        if run.action_id.local_time:
+            steps.append((CLAIM_STEP_SEQUENCE["local_time"], self._claim_local_time))
+        return steps
+
+    def _claim_local_time(self, run, touchpoint_ids, now):
         """Put off the candidates whose local time does not allow them now (quiet hours, a weekday
         or a holiday not allowed: a contact released by a pressure cap at night), before the caps
         count the others."""
         action = run.action_id
-        if action.local_time:
-            rows = SQL(
-                "SELECT tp.partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until, %s AS tz "
-                "FROM campaign_touchpoint tp JOIN res_partner p ON p.id = tp.partner_id WHERE tp.id IN %s",
-                action._local_zone_sql(action.company_id),
-                tuple(touchpoint_ids),
+        rows = SQL(
+            "SELECT tp.partner_id, NULL::varchar AS reason, NULL::timestamp AS held_until, %s AS tz "
+            "FROM campaign_touchpoint tp JOIN res_partner p ON p.id = tp.partner_id WHERE tp.id IN %s",
+            action._local_zone_sql(action.company_id),
+            tuple(touchpoint_ids),
+        )
+        self.env.cr.execute(
+            SQL(
+                """UPDATE campaign_touchpoint tp SET date_not_before = s.held_until
+                     FROM (%(slots)s) AS s
+                    WHERE tp.id IN %(ids)s AND tp.partner_id = s.partner_id AND s.held_until IS NOT NULL
+                RETURNING tp.id""",
+                slots=action._local_slot_sql(rows, run.date_planned or now, now),
+                ids=tuple(touchpoint_ids),
             )
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE campaign_touchpoint tp SET date_not_before = s.held_until
-                         FROM (%(slots)s) AS s
-                        WHERE tp.id IN %(ids)s AND tp.partner_id = s.partner_id AND s.held_until IS NOT NULL
-                    RETURNING tp.id""",
-                    slots=action._local_slot_sql(rows, run.date_planned or now, now),
-                    ids=tuple(touchpoint_ids),
-                )
-            )
-            put_off = {row[0] for row in self.env.cr.fetchall()}
-            touchpoint_ids = [touchpoint_id for touchpoint_id in touchpoint_ids if touchpoint_id not in put_off]
-            if not touchpoint_ids:
-                return []
-        return super()._claim_admit(run, touchpoint_ids, now)
+        )
+        put_off = {row[0] for row in self.env.cr.fetchall()}
+        return [touchpoint_id for touchpoint_id in touchpoint_ids if touchpoint_id not in put_off]
 
 
 class CampaignTarget(models.Model):

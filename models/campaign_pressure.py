@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..const import PRESSURE_COUNTED_STATES, PRESSURE_DATE_SQL, PRESSURE_MODES, PRESSURE_PERIODS, PRESSURE_SPAN_DAYS
+from ..const import CLAIM_STEP_SEQUENCE, PRESSURE_COUNTED_STATES, PRESSURE_DATE_SQL, PRESSURE_MODES, PRESSURE_PERIODS, PRESSURE_SPAN_DAYS
 
 # Email Marketing's traces that stand for a message the contact received.
 MAILING_TRACE_RECEIVED = ("sent", "open", "reply", "bounce")
@@ -323,12 +323,15 @@ class CampaignEngine(models.AbstractModel):
             self.env["campaign.pressure.cap"]._lock_table()
         return result
 
-    def _claim_admit(self, run, touchpoint_ids, now):
+    def _claim_steps(self, run):
+        # the caps are looked up by the step itself, on what the steps before it left
+        return [*super()._claim_steps(run), (CLAIM_STEP_SEQUENCE["pressure"], self._claim_pressure)]
+
+    def _claim_pressure(self, run, admitted, now):
         """Hold or exclude the candidates over the company's pressure caps, counted under the caps'
         row lock so that workers claiming at once never overshoot (see ``_lock``)."""
-        admitted = super()._claim_admit(run, touchpoint_ids, now)
         action = run.action_id
-        caps = self.env["campaign.pressure.cap"]._caps_for(run.company_id, action.channel) if admitted else None
+        caps = self.env["campaign.pressure.cap"]._caps_for(run.company_id, action.channel)
         if not caps:
             return admitted
         caps._lock()

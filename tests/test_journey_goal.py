@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
@@ -132,3 +132,30 @@ class TestJourneyGoal(JourneyCase):
             self._process()
         self.assertFalse(self._touchpoints(self.step_2), "neither gets the next step")
         self.assertEqual(self._states(), {"anna": ("converted", None), "bob": ("converted", None)})
+
+    def test_contact_gone_is_dropped_before_the_local_time_holds_the_others(self):
+        """The steps admitting a claimed batch run in a fixed order, whatever the modules' import
+        order: a contact who reached the goal since the step was generated is cancelled at once,
+        not held for a local slot like the contacts who stay."""
+        self.campaign.goal_type = "order"
+        self._start("anna", "bob")
+        anna = self._partner("anna")
+        (anna | self._partner("bob")).tz = "Europe/Paris"
+        engine = self.env["campaign.engine"]
+        with self._at(timedelta(days=2, minutes=5)):
+            engine._start_due_runs()
+            self.assertEqual(set(self._touchpoints(self.step_2).mapped("state")), {"planned"})
+            # 10:05 in Paris: after the step's allowed hours (08:00-09:00), the claim holds them
+            self.step_2.write({"local_time": True, "local_hour_from": 8.0, "local_hour_to": 9.0})
+            self._order(anna)
+            touchpoints = self._touchpoints(self.step_2)
+            run = touchpoints.run_id
+            admitted = engine._claim_admit(run, touchpoints.ids, fields.Datetime.now())
+        self.assertEqual(admitted, [], "anna gone, bob held for his slot")
+        touchpoints.invalidate_recordset()
+        second = {
+            tp.partner_id.name: (tp.state, bool(tp.date_not_before)) for tp in self._touchpoints(self.step_2)
+        }
+        self.assertEqual(second, {"anna": ("cancelled", False), "bob": ("planned", True)})
+        steps = [step.__name__ for _sequence, step in sorted(engine._claim_steps(run))]
+        self.assertEqual(steps, ["_journey_drop_gone", "_claim_local_time", "_claim_pressure"])
