@@ -7,7 +7,14 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..const import CLAIM_STEP_SEQUENCE, PRESSURE_COUNTED_STATES, PRESSURE_DATE_SQL, PRESSURE_MODES, PRESSURE_PERIODS, PRESSURE_SPAN_DAYS
+from ..const import (
+    CLAIM_STEP_SEQUENCE,
+    PRESSURE_COUNTED_STATES,
+    PRESSURE_DATE_SQL,
+    PRESSURE_MODES,
+    PRESSURE_PERIODS,
+    PRESSURE_SPAN_DAYS,
+)
 
 # Email Marketing's traces that stand for a message the contact received.
 MAILING_TRACE_RECEIVED = ("sent", "open", "reply", "bounce")

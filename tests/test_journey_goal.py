@@ -153,9 +153,7 @@ class TestJourneyGoal(JourneyCase):
             admitted = engine._claim_admit(run, touchpoints.ids, fields.Datetime.now())
         self.assertEqual(admitted, [], "anna gone, bob held for his slot")
         touchpoints.invalidate_recordset()
-        second = {
-            tp.partner_id.name: (tp.state, bool(tp.date_not_before)) for tp in self._touchpoints(self.step_2)
-        }
+        second = {tp.partner_id.name: (tp.state, bool(tp.date_not_before)) for tp in self._touchpoints(self.step_2)}
         self.assertEqual(second, {"anna": ("cancelled", False), "bob": ("planned", True)})
         steps = [step.__name__ for _sequence, step in sorted(engine._claim_steps(run))]
         self.assertEqual(steps, ["_journey_drop_gone", "_claim_local_time", "_claim_pressure"])
