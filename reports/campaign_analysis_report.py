@@ -234,18 +234,30 @@ class CampaignAnalysisReport(models.Model):
         """
         if not campaign_ids:
             return []
-        keys = [SQL("f.campaign_id"), SQL("f.kind")] if group_by == "campaign" else [SQL("f.action_id")]
+        keys = ["campaign_id", "kind"] if group_by == "campaign" else ["action_id"]
+        where = SQL("f.action_id IS NOT NULL") if group_by == "action" else SQL("TRUE")
+        return self._sum_facts(campaign_ids, keys, MEASURES, where)
+
+    @api.model
+    def _sum_facts(self, campaign_ids, keys, measures, where, order=False):
+        """The ``measures`` of the facts of the campaigns summed by the columns ``keys`` (the
+        facts' rows matching the SQL condition ``where``), in the order of the keys if ``order``.
+
+        :return: list of dicts keyed by the keys and the measures
+        """
+        keys = SQL(", ").join(SQL("f.%s", SQL.identifier(key)) for key in keys)
         self.env.flush_all()
         # a union of eight sums over many rows: PostgreSQL's JIT would compile it at each call (it is
         # planned afresh) for longer than it runs; the setting ends with the transaction
         self.env.cr.execute("SET LOCAL jit = off")
         self.env.cr.execute(
             SQL(
-                "SELECT %(keys)s, %(sums)s FROM (%(facts)s) f %(where)s GROUP BY %(keys)s",
-                keys=SQL(", ").join(keys),
-                sums=SQL(", ").join(SQL("SUM(f.%s) AS %s", SQL.identifier(m), SQL.identifier(m)) for m in MEASURES),
+                "SELECT %(keys)s, %(sums)s FROM (%(facts)s) f WHERE %(where)s GROUP BY %(keys)s %(order)s",
+                keys=keys,
+                sums=SQL(", ").join(SQL("SUM(f.%s) AS %s", SQL.identifier(m), SQL.identifier(m)) for m in measures),
                 facts=self._facts_sql(list(campaign_ids)),
-                where=SQL("WHERE f.action_id IS NOT NULL") if group_by == "action" else SQL(),
+                where=where,
+                order=SQL("ORDER BY %s", keys) if order else SQL(),
             )
         )
         return self.env.cr.dictfetchall()
@@ -259,17 +271,8 @@ class CampaignAnalysisReport(models.Model):
         result = {}
         if not campaign_ids:
             return result
-        self.env.flush_all()
-        self.env.cr.execute("SET LOCAL jit = off")
-        self.env.cr.execute(
-            SQL(
-                "SELECT f.campaign_id, f.date, %(sums)s FROM (%(facts)s) f "
-                "WHERE f.date IS NOT NULL GROUP BY f.campaign_id, f.date ORDER BY f.campaign_id, f.date",
-                sums=SQL(", ").join(SQL("SUM(f.%s) AS %s", SQL.identifier(m), SQL.identifier(m)) for m in measures),
-                facts=self._facts_sql(list(campaign_ids)),
-            )
-        )
-        for row in self.env.cr.dictfetchall():
+        rows = self._sum_facts(campaign_ids, ["campaign_id", "date"], measures, SQL("f.date IS NOT NULL"), order=True)
+        for row in rows:
             result.setdefault(row.pop("campaign_id"), []).append(
                 (row.pop("date"), {measure: float(value or 0.0) for measure, value in row.items()})
             )
