@@ -428,7 +428,7 @@ class CampaignAnalysisReport(models.Model):
         """
         pieces = [
             self._facts_actions(campaign_ids),
-            self._facts_touchpoints(campaign_ids),
+            self._facts_touchpoints(),
             self._facts_expenses(campaign_ids),
             self._facts_analytic_lines(campaign_ids),
             self._facts_draft_bills(campaign_ids),
@@ -438,7 +438,52 @@ class CampaignAnalysisReport(models.Model):
             self._facts_orders(campaign_ids),
             self._facts_leads(campaign_ids),
         ]
-        return SQL(" UNION ALL ").join(piece for piece in pieces if piece is not None)
+        # the touchpoints are read once for both the actions' planned cost and the touchpoints' own
+        # facts (two scans of 1,000,000 touchpoints took 0.25 s more for the campaign list); for the
+        # view (all campaigns), inlined instead, so that a filter on the campaign reaches the scans
+        # (the actions' sums are joined on the campaign too for that)
+        return SQL(
+            "WITH tp_sums AS %(materialized)s (%(sums)s) %(pieces)s",
+            materialized=SQL("MATERIALIZED") if campaign_ids is not None else SQL("NOT MATERIALIZED"),
+            sums=self._touchpoint_sums_sql(campaign_ids),
+            pieces=SQL(" UNION ALL ").join(piece for piece in pieces if piece is not None),
+        )
+
+    def _touchpoint_sums_sql(self, campaign_ids):
+        """The touchpoints still to carry or carried (neither excluded nor cancelled) summed per
+        campaign, action, day and whether they were carried out: ``n`` and ``unit_cost`` for the
+        actions' planned cost, the touchpoints' measures for their facts (see ``_facts_touchpoints``)."""
+        bounced = SQL("(tp.state = 'bounced' OR tp.date_bounced IS NOT NULL)")
+        opened = SQL("(tp.date_opened IS NOT NULL OR COALESCE(tp.open_count, 0) > 0)")
+        clicked = SQL("(tp.date_clicked IS NOT NULL OR COALESCE(tp.click_count, 0) > 0)")
+
+        def count(condition):
+            return SQL("SUM(CASE WHEN %s THEN 1 ELSE 0 END)", condition)
+
+        measures = {
+            "cost_actual": SQL("SUM(COALESCE(tp.unit_cost, 0))"),
+            "sent_count": SQL("COUNT(*)"),
+            "delivered_count": count(SQL("NOT %s", bounced)),
+            "bounce_count": count(bounced),
+            "open_unique": count(opened),
+            "open_total": SQL("SUM(GREATEST(COALESCE(tp.open_count, 0), CASE WHEN %s THEN 1 ELSE 0 END))", opened),
+            "clicker_unique": count(clicked),
+            "click_total": SQL("SUM(GREATEST(COALESCE(tp.click_count, 0), CASE WHEN %s THEN 1 ELSE 0 END))", clicked),
+            "unsubscribe_count": count(SQL("(tp.state = 'unsubscribed' OR tp.date_unsubscribed IS NOT NULL)")),
+            "reply_count": count(SQL("(tp.state = 'replied' OR tp.date_replied IS NOT NULL)")),
+            "converted_count": count(SQL("(tp.state = 'converted' OR tp.date_converted IS NOT NULL)")),
+        }
+        return SQL(
+            """SELECT tp.campaign_id, tp.action_id,
+                      COALESCE(tp.date_done, tp.date_planned, tp.create_date)::date AS date,
+                      tp.state IN %(carried)s AS carried, COUNT(*) AS n, SUM(tp.unit_cost) AS unit_cost, %(measures)s
+                 FROM campaign_touchpoint tp
+                WHERE tp.state NOT IN ('excluded', 'cancelled') AND %(filter)s
+             GROUP BY 1, 2, 3, 4""",
+            carried=CARRIED_STATES,
+            measures=SQL(", ").join(SQL("%s AS %s", value, SQL.identifier(name)) for name, value in measures.items()),
+            filter=self._campaign_filter(campaign_ids, SQL("tp.campaign_id")),
+        )
 
     def _fact_select(self, kind, campaign, action, date, values, from_clause, group_by=True):
         """One piece of the union: the measures not in ``values`` are 0."""
@@ -471,7 +516,6 @@ class CampaignAnalysisReport(models.Model):
 
         Planned units: the touchpoints of its runs still to carry or carried (neither excluded nor
         cancelled) once it has some, else the units expected on the action (0 when cancelled)."""
-        carried = SQL("state IN %s", CARRIED_STATES)
         units_planned = SQL(
             "CASE WHEN COALESCE(t.to_carry, 0) > 0 THEN t.to_carry "
             "WHEN a.state = 'cancelled' THEN 0 ELSE COALESCE(a.expected_units, 0) END"
@@ -495,53 +539,39 @@ class CampaignAnalysisReport(models.Model):
             SQL(
                 """FROM campaign_action a
                    JOIN campaign_campaign c ON c.id = a.campaign_id
-              LEFT JOIN (SELECT action_id,
-                                COUNT(*) FILTER (WHERE state NOT IN ('excluded', 'cancelled')) AS to_carry,
-                                SUM(unit_cost) FILTER (WHERE state NOT IN ('excluded', 'cancelled')) AS to_carry_cost,
-                                COUNT(*) FILTER (WHERE %(carried)s) AS carried
-                           FROM campaign_touchpoint
-                          WHERE %(tp_filter)s
-                       GROUP BY action_id) t ON t.action_id = a.id
+              LEFT JOIN (SELECT campaign_id, action_id, SUM(n) AS to_carry, SUM(unit_cost) AS to_carry_cost,
+                                SUM(n) FILTER (WHERE carried) AS carried
+                           FROM tp_sums
+                       GROUP BY campaign_id, action_id) t ON t.action_id = a.id AND t.campaign_id = a.campaign_id
                   WHERE %(filter)s""",
-                carried=carried,
-                tp_filter=self._campaign_filter(campaign_ids, SQL("campaign_id")),
                 filter=self._campaign_filter(campaign_ids, SQL("a.campaign_id")),
             ),
             group_by=False,
         )
 
-    def _facts_touchpoints(self, campaign_ids):
-        """Variable cost and engagement of the touchpoints carried out, per action and day."""
-        bounced = SQL("(tp.state = 'bounced' OR tp.date_bounced IS NOT NULL)")
-        opened = SQL("(tp.date_opened IS NOT NULL OR COALESCE(tp.open_count, 0) > 0)")
-        clicked = SQL("(tp.date_clicked IS NOT NULL OR COALESCE(tp.click_count, 0) > 0)")
-
-        def count(condition):
-            return SQL("CASE WHEN %s THEN 1 ELSE 0 END", condition)
-
+    def _facts_touchpoints(self):
+        """Variable cost and engagement of the touchpoints carried out, per action and day (summed
+        in ``tp_sums``, see ``_touchpoint_sums_sql``)."""
+        names = (
+            "cost_actual",
+            "sent_count",
+            "delivered_count",
+            "bounce_count",
+            "open_unique",
+            "open_total",
+            "clicker_unique",
+            "click_total",
+            "unsubscribe_count",
+            "reply_count",
+            "converted_count",
+        )
         return self._fact_select(
             SQL("'touchpoint'"),
-            SQL("tp.campaign_id"),
-            SQL("tp.action_id"),
-            SQL("COALESCE(tp.date_done, tp.date_planned, tp.create_date)::date"),
-            {
-                "cost_actual": SQL("COALESCE(tp.unit_cost, 0)"),
-                "sent_count": SQL("1"),
-                "delivered_count": count(SQL("NOT %s", bounced)),
-                "bounce_count": count(bounced),
-                "open_unique": count(opened),
-                "open_total": SQL("GREATEST(COALESCE(tp.open_count, 0), %s)", count(opened)),
-                "clicker_unique": count(clicked),
-                "click_total": SQL("GREATEST(COALESCE(tp.click_count, 0), %s)", count(clicked)),
-                "unsubscribe_count": count(SQL("(tp.state = 'unsubscribed' OR tp.date_unsubscribed IS NOT NULL)")),
-                "reply_count": count(SQL("(tp.state = 'replied' OR tp.date_replied IS NOT NULL)")),
-                "converted_count": count(SQL("(tp.state = 'converted' OR tp.date_converted IS NOT NULL)")),
-            },
-            SQL(
-                "FROM campaign_touchpoint tp WHERE tp.state IN %s AND %s",
-                CARRIED_STATES,
-                self._campaign_filter(campaign_ids, SQL("tp.campaign_id")),
-            ),
+            SQL("s.campaign_id"),
+            SQL("s.action_id"),
+            SQL("s.date"),
+            {name: SQL("s.%s", SQL.identifier(name)) for name in names},
+            SQL("FROM tp_sums s WHERE s.carried"),
         )
 
     def _campaign_accounts(self, campaign_ids):
