@@ -243,7 +243,7 @@ class TestJourneyTestMode(CampaignHttpCase, MockEmail, MockSMS):
 @tagged("post_install", "-at_install")
 class TestJourneyTestModeTour(TourCase):
     """The test mode in a real browser, as a plain campaign user: its list of steps shows a long step
-    name in full."""
+    name and the address the test email went to in full."""
 
     @classmethod
     def setUpClass(cls):
@@ -258,12 +258,32 @@ class TestJourneyTestModeTour(TourCase):
         env["campaign.trigger"].create(
             {"campaign_id": cls.campaign.id, "trigger_type": "mailing_list", "mailing_list_id": newsletter.id}
         )
-        env["campaign.action"].create(
+        template = cls.env["mail.template"].create(
+            {
+                "name": "Tour welcome",
+                "model_id": cls.env["ir.model"]._get_id("res.partner"),
+                "subject": "Welcome {{ object.name }}",
+                "body_html": "<p>Welcome.</p>",
+            }
+        )
+        call = env["campaign.action"].create(
             {
                 "campaign_id": cls.campaign.id,
                 "name": "Call the customers who asked for the spring catalogue",
                 "channel": "task",
                 "schedule_type": "entry",
+            }
+        )
+        env["campaign.action"].create(
+            {
+                "campaign_id": cls.campaign.id,
+                "name": "Welcome",
+                "channel": "email",
+                "mail_template_id": template.id,
+                "schedule_type": "after",
+                "parent_id": call.id,
+                "delay": 1,
+                "delay_unit": "days",
             }
         )
 
@@ -273,7 +293,11 @@ class TestJourneyTestModeTour(TourCase):
             "campaign_journey_test_steps_tour",
             login=self.user.login,
         )
+        lines = self.env["campaign.journey.test"].search([("campaign_id", "=", self.campaign.id)]).line_ids
         self.assertEqual(
-            self.env["campaign.journey.test"].search([("campaign_id", "=", self.campaign.id)]).line_ids.result,
-            "shown",
+            [(line.action_id.name, line.recipient) for line in lines],
+            [
+                ("Call the customers who asked for the spring catalogue", False),
+                ("Welcome", "marketing.campaign.tester@example.com"),
+            ],
         )

@@ -8,7 +8,11 @@ import { charField } from "@web/views/fields/char/char_field";
  * these columns still grow with the room left, like any text column.
  */
 const NAME_MIN_WIDTH = 190;
+// An email address or a phone number in such a list (where a journey's test step went: the
+// addresses came out as "camille.mark…"): as wide as an address of some 40 characters.
+const ADDRESS_MIN_WIDTH = 320;
 
 const fields = registry.category("fields");
 fields.add("campaign_name", { ...charField, listViewWidth: [NAME_MIN_WIDTH] });
 fields.add("campaign_many2one_name", { ...fields.get("many2one"), listViewWidth: [NAME_MIN_WIDTH] });
+fields.add("campaign_address", { ...charField, listViewWidth: [ADDRESS_MIN_WIDTH] });
