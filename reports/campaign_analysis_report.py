@@ -552,19 +552,8 @@ class CampaignAnalysisReport(models.Model):
     def _facts_touchpoints(self):
         """Variable cost and engagement of the touchpoints carried out, per action and day (summed
         in ``tp_sums``, see ``_touchpoint_sums_sql``)."""
-        names = (
-            "cost_actual",
-            "sent_count",
-            "delivered_count",
-            "bounce_count",
-            "open_unique",
-            "open_total",
-            "clicker_unique",
-            "click_total",
-            "unsubscribe_count",
-            "reply_count",
-            "converted_count",
-        )
+        # the variable cost, then the message measures (the last of MEASURES, from sent_count on)
+        names = ("cost_actual", *MEASURES[MEASURES.index("sent_count") :])
         return self._fact_select(
             SQL("'touchpoint'"),
             SQL("s.campaign_id"),
