@@ -1,4 +1,5 @@
 import re
+from collections import defaultdict
 
 from markupsafe import Markup
 
@@ -336,17 +337,19 @@ class CampaignCampaign(models.Model):
 
     def _compute_counts(self):
         counts = {}
-        for model, field, domain in (
-            ("campaign.action", "action_count", []),
-            ("campaign.target", "target_count", []),
-            # the contacts left out at a run are not touchpoints of the campaign: counted apart
-            ("campaign.touchpoint", "touchpoint_count", [("state", "not in", ("excluded", "cancelled"))]),
-            ("campaign.action.run", "run_count", []),
+        for model, field in (
+            ("campaign.action", "action_count"),
+            ("campaign.target", "target_count"),
+            ("campaign.action.run", "run_count"),
         ):
-            groups = self.env[model]._read_group(
-                [("campaign_id", "in", self.ids), *domain], ["campaign_id"], ["__count"]
-            )
+            groups = self.env[model]._read_group([("campaign_id", "in", self.ids)], ["campaign_id"], ["__count"])
             counts[field] = {campaign.id: count for campaign, count in groups}
+        # the contacts left out at a run are not touchpoints of the campaign: counted apart; the
+        # touchpoints' groups are those the journey tree reads too
+        counts["touchpoint_count"] = touchpoints = defaultdict(int)
+        for campaign_id, _action_id, state, _reason, count in self.env["campaign.touchpoint"]._status_groups(self):
+            if state not in ("excluded", "cancelled"):
+                touchpoints[campaign_id] += count
         for campaign in self:
             for field, by_campaign in counts.items():
                 campaign[field] = by_campaign.get(campaign.id, 0)

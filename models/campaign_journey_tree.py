@@ -70,20 +70,19 @@ class CampaignCampaign(models.Model):
             campaign.journey_tree = {"nodes": nodes, "can_edit": campaign.has_access("write")}
 
     def _journey_counts(self, actions):
-        """Touchpoints of the actions by status, in one grouped read (the reader's rules apply).
+        """Touchpoints of the actions by status, from the grouped read of their campaigns' touchpoints
+        that the form's touchpoint count shares (the reader's rules apply).
 
         :return: {action_id: {"waiting", "done", "converted", "failed": int, "reasons": {reason: int}}}
         """
         result = {}
         if not actions:
             return result
-        groups = self.env["campaign.touchpoint"]._read_group(
-            [("action_id", "in", actions.ids)],
-            ["action_id", "state", "exclusion_reason"],
-            ["__count"],
-        )
-        for action, state, reason, number in groups:
-            count = result.setdefault(action.id, {"reasons": {}})
+        groups = self.env["campaign.touchpoint"]._status_groups(actions.campaign_id)
+        for _campaign_id, action_id, state, reason, number in groups:
+            if action_id not in actions._ids:
+                continue
+            count = result.setdefault(action_id, {"reasons": {}})
             if state in WAITING_STATES:
                 key = "waiting"
             elif state in CARRIED_STATES:

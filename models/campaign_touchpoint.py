@@ -4,6 +4,9 @@ from odoo.tools import SQL, email_normalize
 from ..const import CARRIED_STATES, RESPONDED_CONDITION
 from .campaign_target import EXCLUSION_REASONS
 
+# Cursor cache of the touchpoints' status groups, by reader and campaigns (see _status_groups).
+_STATUS_MEMO = "campaign_manager.touchpoint_status_groups"
+
 TOUCHPOINT_STATES = [
     ("planned", "Planned"),
     ("queued", "Queued"),
@@ -174,6 +177,34 @@ class CampaignTouchpoint(models.Model):
                    ON campaign_id, action_id, ((COALESCE(date_done, date_planned, create_date))::date)
                  FROM campaign_touchpoint"""
         )
+
+    @api.model
+    def _status_groups(self, campaigns):
+        """[(campaign id, action id, state, exclusion reason, count)] of the touchpoints of
+        ``campaigns`` that the reader sees (their rules apply), in one grouped read per transaction
+        snapshot: the campaign form's touchpoint count and its journey tree share it (read apart,
+        Roi0's 100,000 touchpoints took 0.11 s each at the benchmark's scale). As for the audience
+        (``campaign.target._audience_rows``), the rows are kept only while the transaction has
+        written nothing, so that its own changes are always counted."""
+        ids = sorted(id_ for id_ in campaigns.ids if isinstance(id_, int))  # new records have none
+        if not ids:
+            return []
+        key = (self.env.uid, self.env.su, tuple(self.env.companies.ids), tuple(ids))
+        snapshot = self.env["campaign.target"]._audience_snapshot()
+        memo = self.env.cr.cache.setdefault(_STATUS_MEMO, {})
+        if snapshot is not None and memo.get(key, (None,))[0] == snapshot:
+            return memo[key][1]
+        groups = self._read_group(
+            [("campaign_id", "in", ids)],
+            ["campaign_id", "action_id", "state", "exclusion_reason"],
+            ["__count"],
+        )
+        rows = [(campaign.id, action.id, state, reason, count) for campaign, action, state, reason, count in groups]
+        if snapshot is None:
+            memo.clear()
+        else:
+            memo[key] = (snapshot, rows)
+        return rows
 
     @api.depends("action_id")
     def _compute_type_id(self):

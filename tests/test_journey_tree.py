@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
@@ -110,6 +112,48 @@ class TestJourneyTree(RpcClientMixin, TourCase):
                 self.assertEqual((letter["split"], letter["branch"]), ("", "all"))
                 self.assertFalse(letter["parent_id"])
                 self.assertIn("2027", letter["when"])
+
+    def test_form_count_and_tree_share_one_grouped_read(self):
+        """The form's touchpoint count (the 7 not excluded) and its journey tree come from one grouped
+        read of the campaign's touchpoints as the user sees them; another transaction reads again,
+        and a touchpoint added since is counted by both. The test's transaction has written (its
+        set-up): a request that has not is simulated by the snapshot it reads."""
+        [campaign] = self.json2(
+            self.user, "campaign.campaign", "read", ids=self.campaign.ids, fields=["touchpoint_count", "journey_tree"]
+        )
+        self.assertEqual(campaign["touchpoint_count"], 7)
+        teaser = next(node for node in campaign["journey_tree"]["nodes"] if node["name"] == "Teaser")
+        self.assertEqual([teaser[key] for key in ("waiting", "done", "excluded")], [1, 5, 2])
+        reads = []
+        cursor = self.env.cr
+        execute = type(cursor).execute
+
+        def counting(query, params=None, log_exceptions=True):
+            code = str(getattr(query, "code", query))
+            if 'FROM "campaign_touchpoint"' in code and "GROUP BY" in code:
+                reads.append(code)
+            return execute(cursor, query, params, log_exceptions)
+
+        mine = self.campaign.with_user(self.user)
+        fields_ = ["touchpoint_count", "journey_tree"]
+        Target = type(self.env["campaign.target"])
+        with patch.object(cursor, "execute", side_effect=counting):
+            with patch.object(Target, "_audience_snapshot", return_value="1000:1000:"):
+                mine.invalidate_recordset(fields_)
+                first = mine.read(fields_)
+                self.assertEqual(len(reads), 1, "one grouped read for both fields")
+            with patch.object(Target, "_audience_snapshot", return_value="1000:1001:"):
+                mine.invalidate_recordset(fields_)
+                self.assertEqual(mine.read(fields_), first)
+                self.assertEqual(len(reads), 2, "another transaction: read again")
+            # the transaction writes (its snapshot is None): its change is counted at once
+            self.env["campaign.touchpoint"].create(
+                {"action_id": self.reminder.id, "partner_id": self.env["res.partner"].create({"name": "Late"}).id}
+            )
+            mine.invalidate_recordset(["touchpoint_count", "journey_tree"])
+            self.assertEqual(mine.touchpoint_count, 8)
+            reminder = next(node for node in mine.journey_tree["nodes"] if node["name"] == "Reminder")
+            self.assertEqual(reminder["waiting"], 1)
 
     def _tour(self, lang):
         self.user.lang = lang
