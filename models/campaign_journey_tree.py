@@ -78,7 +78,8 @@ class CampaignCampaign(models.Model):
         result = {}
         if not actions:
             return result
-        groups = self.env["campaign.touchpoint"]._status_groups(actions.campaign_id)
+        # the campaigns ``self`` (whose actions these are), as the touchpoint count reads them
+        groups = self.env["campaign.touchpoint"]._status_groups(self)
         for _campaign_id, action_id, state, reason, number in groups:
             if action_id not in actions._ids:
                 continue

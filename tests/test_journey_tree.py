@@ -150,7 +150,7 @@ class TestJourneyTree(RpcClientMixin, TourCase):
             self.env["campaign.touchpoint"].create(
                 {"action_id": self.reminder.id, "partner_id": self.env["res.partner"].create({"name": "Late"}).id}
             )
-            mine.invalidate_recordset(["touchpoint_count", "journey_tree"])
+            mine.invalidate_recordset(fields_)
             self.assertEqual(mine.touchpoint_count, 8)
             reminder = next(node for node in mine.journey_tree["nodes"] if node["name"] == "Reminder")
             self.assertEqual(reminder["waiting"], 1)
